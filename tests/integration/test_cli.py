@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def flow(*args, tmp_path=None):
+    env = {"LEGATO_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "flow", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_flow_run_prints_the_result_and_exits_0_on_success(tmp_path):
+    path = write(
+        tmp_path,
+        "f.yaml",
+        "StartAt: A\nStates:\n  A:\n    Type: Task\n    Resource: builtin:echo\n    End: true\n",
+    )
+    result = flow("run", path, "--input", '{"v": 1}', tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {
+        "status": "SUCCEEDED",
+        "output": {"v": 1},
+        "error": None,
+        "cause": None,
+    }
+
+
+def test_flow_run_exits_1_and_reports_the_error_on_failure(tmp_path):
+    path = write(
+        tmp_path,
+        "f.json",
+        json.dumps(
+            {
+                "StartAt": "F",
+                "States": {"F": {"Type": "Fail", "Error": "My.Error", "Cause": "because"}},
+            }
+        ),
+    )
+    result = flow("run", path, tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {
+        "status": "FAILED",
+        "output": None,
+        "error": "My.Error",
+        "cause": "because",
+    }
+
+
+def test_flow_run_reads_the_input_from_a_file(tmp_path):
+    path = write(
+        tmp_path,
+        "f.json",
+        json.dumps(
+            {"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$.x", "End": True}}}
+        ),
+    )
+    input_file = write(tmp_path, "in.json", '{"x": [1, 2]}')
+    result = flow("run", path, "--input-file", input_file, tmp_path=tmp_path)
+    assert json.loads(result.stdout)["output"] == [1, 2]
+
+
+def test_flow_validate_exits_0_for_a_valid_definition(tmp_path):
+    path = write(tmp_path, "f.yaml", "StartAt: A\nStates:\n  A:\n    Type: Succeed\n")
+    result = flow("validate", path, tmp_path=tmp_path)
+    assert (result.returncode, json.loads(result.stdout)) == (0, {"valid": True, "diagnostics": []})
+
+
+def test_flow_validate_exits_1_with_positioned_diagnostics(tmp_path):
+    path = write(tmp_path, "f.yaml", "StartAt: A\nStates:\n  A:\n    Type: Sucseed\n")
+    result = flow("validate", path, tmp_path=tmp_path)
+    body = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert (body["valid"], body["diagnostics"][0]["line"]) == (False, 4)
+
+
+def test_flow_run_refuses_an_invalid_definition_with_exit_1(tmp_path):
+    path = write(tmp_path, "f.yaml", "StartAt: Missing\nStates:\n  A:\n    Type: Succeed\n")
+    result = flow("run", path, tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"] == "Legato.InvalidDefinition"

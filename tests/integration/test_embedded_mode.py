@@ -1,0 +1,77 @@
+"""Embedded mode for real: ``manage.py serve`` as one process, killed and restarted."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.support import stack
+
+FLOW = {
+    "StartAt": "Nap",
+    "States": {
+        "Nap": {
+            "Type": "Task",
+            "Resource": "builtin:sleep",
+            "Parameters": {"seconds": 3},
+            "ResultPath": "$.nap",
+            "Next": "Pause",
+        },
+        "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    env = stack.base_env(tmp_path)
+    port = stack.free_port()
+    log = tmp_path / "serve.log"
+    state = {}
+
+    def start():
+        state["process"] = stack.spawn(
+            env, [stack.PYTHON, "manage.py", "serve", "--port", str(port), "--no-examples"], log
+        )
+        stack.wait_healthy(f"http://127.0.0.1:{port}", process=state["process"], log=log)
+        return state["process"]
+
+    start()
+    api = stack.Api(f"http://127.0.0.1:{port}", stack.create_token(env))
+    yield api, start, state
+    stack.stop(state["process"])
+
+
+def test_executions_in_flight_resume_after_the_process_is_killed(embedded):
+    api, start, state = embedded
+    assert api.call("POST", "/api/v1/flows/", {"name": "nap", "definition": FLOW})[0] == 201
+    in_task = api.post("/api/v1/flows/nap/executions/", {"input": {"n": 1}})
+    time.sleep(1)  # the first one is now inside its 3-second task
+    stack.stop(state["process"], sig=signal.SIGKILL)
+    start()
+    done = api.wait_terminal([in_task["id"]], timeout=60)
+    assert done[in_task["id"]]["status"] == "SUCCEEDED"
+    assert done[in_task["id"]]["output"]["nap"] == {"seconds": 3}
+
+
+def test_a_durable_wait_survives_a_restart(embedded):
+    api, start, state = embedded
+    api.call("POST", "/api/v1/flows/", {"name": "nap", "definition": FLOW})
+    execution = api.post("/api/v1/flows/nap/executions/", {"input": {}})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        types = [
+            e["type"] for e in api.get(f"/api/v1/executions/{execution['id']}/history/")["results"]
+        ]
+        if "WaitStateEntered" in types:
+            break
+        time.sleep(0.1)
+    stack.stop(state["process"], sig=signal.SIGKILL)
+    start()
+    done = api.wait_terminal([execution["id"]], timeout=30)
+    history = api.get(f"/api/v1/executions/{execution['id']}/history/")["results"]
+    assert done[execution["id"]]["status"] == "SUCCEEDED"
+    assert [e["type"] for e in history].count("WaitStateExited") == 1

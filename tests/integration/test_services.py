@@ -1,0 +1,214 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from workflows import services, tasks
+from workflows.models import Event, Execution, TaskAttempt, Timer
+
+from .conftest import TASK_FLOW
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def seqs(execution):
+    return list(Event.objects.filter(execution=execution).values_list("seq", flat=True))
+
+
+def deliver(broker):
+    for attempt_id in broker.take():
+        tasks.run_attempt(attempt_id)
+
+
+def test_starting_an_execution_records_history_and_publishes_the_first_attempt(make_flow, broker):
+    execution, created = services.start_execution(make_flow(TASK_FLOW), {"x": 1})
+    assert created
+    assert [e.type for e in execution.events.order_by("seq")] == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+    ]
+    assert broker.published == [TaskAttempt.objects.get(execution=execution).pk]
+
+
+def test_a_delivered_attempt_runs_and_advances_the_execution(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {"x": 1})
+    deliver(broker)
+    execution.refresh_from_db()
+    assert execution.events.order_by("-seq").first().type == "WaitStateEntered"
+    assert TaskAttempt.objects.get(execution=execution).status == "SUCCEEDED"
+
+
+def test_a_duplicate_delivery_of_an_attempt_does_nothing(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {"x": 1})
+    [attempt_id] = broker.take()
+    tasks.run_attempt(attempt_id)
+    before = seqs(execution)
+    tasks.run_attempt(attempt_id)
+    assert seqs(execution) == before
+
+
+def test_a_completion_with_a_stale_claim_is_ignored(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {"x": 1})
+    [attempt_id] = broker.take()
+    first = services.claim_attempt(attempt_id, "worker-a")
+    TaskAttempt.objects.filter(pk=attempt_id).update(lease_until=timezone.now() - timedelta(1))
+    services.sweep()  # the lease ran out: the attempt goes back to SCHEDULED
+    second = services.claim_attempt(attempt_id, "worker-b")
+    assert not services.complete_attempt(attempt_id, first.claim, output={"from": "a"})
+    assert services.complete_attempt(attempt_id, second.claim, output={"from": "b"})
+    assert TaskAttempt.objects.get(pk=attempt_id).output == {"from": "b"}
+
+
+def test_event_sequence_numbers_are_consecutive_from_one(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    deliver(broker)
+    numbers = seqs(execution)
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_a_due_timer_fires_exactly_once_however_often_it_is_swept(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    deliver(broker)
+    Timer.objects.filter(execution=execution).update(fire_at=timezone.now())
+    services.sweep()
+    services.sweep()
+    timer = Timer.objects.get(execution=execution)
+    assert services.fire_timer(timer.pk) is False
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert [e.type for e in execution.events.all()].count("WaitStateExited") == 1
+
+
+def test_a_timer_that_is_not_due_does_not_fire(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    deliver(broker)
+    timer = Timer.objects.get(execution=execution)
+    assert services.fire_timer(timer.pk) is False
+    assert Execution.objects.get(pk=execution.pk).status == "RUNNING"
+
+
+def test_the_sweeper_republishes_an_attempt_nobody_claimed(make_flow, broker, settings):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    broker.take()  # the first publish was lost (a flushed broker)
+    TaskAttempt.objects.filter(execution=execution).update(
+        published_at=timezone.now() - timedelta(minutes=5)
+    )
+    report = services.sweep()
+    assert report.republished == 1
+    assert len(broker.published) == 1
+
+
+def test_the_sweeper_reclaims_an_attempt_whose_worker_died(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    services.claim_attempt(attempt_id, "doomed-worker")
+    TaskAttempt.objects.filter(pk=attempt_id).update(lease_until=timezone.now() - timedelta(1))
+    assert services.sweep().reclaimed == 1
+    deliver(broker)
+    assert TaskAttempt.objects.get(pk=attempt_id).claims == 2
+
+
+def test_a_stopped_execution_ignores_a_late_task_result(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    claim = services.claim_attempt(attempt_id, "w")
+    services.stop_execution(execution.pk, "Op.Stop", "test")
+    assert not services.complete_attempt(attempt_id, claim.claim, output={})
+    execution.refresh_from_db()
+    assert execution.status == "ABORTED"
+    assert TaskAttempt.objects.get(pk=attempt_id).status == "CANCELLED"
+
+
+def test_starting_again_with_the_same_name_and_input_returns_the_open_execution(make_flow, broker):
+    flow = make_flow(TASK_FLOW)
+    first, _ = services.start_execution(flow, {"a": 1}, name="nightly")
+    second, created = services.start_execution(flow, {"a": 1}, name="nightly")
+    assert (second.pk, created) == (first.pk, False)
+
+
+def test_reusing_a_name_with_a_different_input_is_refused(make_flow, broker):
+    flow = make_flow(TASK_FLOW)
+    services.start_execution(flow, {"a": 1}, name="nightly")
+    with pytest.raises(services.ExecutionAlreadyExists):
+        services.start_execution(flow, {"a": 2}, name="nightly")
+
+
+def test_an_input_over_the_payload_limit_is_refused_before_anything_is_written(
+    make_flow, broker, settings
+):
+    settings.LEGATO = {**settings.LEGATO, "MAX_PAYLOAD_BYTES": 100}
+    flow = make_flow(TASK_FLOW)
+    with pytest.raises(services.PayloadTooLarge):
+        services.start_execution(flow, {"blob": "x" * 200})
+    assert not Execution.objects.exists()
+
+
+def test_an_invalid_definition_is_refused_with_its_diagnostics(db):
+    with pytest.raises(services.DefinitionInvalid) as info:
+        services.create_flow("bad", {"StartAt": "Nope", "States": {"A": {"Type": "Succeed"}}})
+    assert {d["rule"] for d in info.value.details} >= {"START_AT_NOT_FOUND"}
+
+
+def test_saving_a_flow_again_creates_a_new_immutable_version(make_flow):
+    flow = make_flow(TASK_FLOW)
+    version = services.save_flow_version(
+        flow, {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}
+    )
+    assert version.number == 2
+    assert flow.versions.get(number=1).definition == TASK_FLOW
+
+
+def test_an_execution_keeps_running_the_version_it_started_with(make_flow, broker):
+    flow = make_flow(TASK_FLOW)
+    execution, _ = services.start_execution(flow, {})
+    services.save_flow_version(flow, {"StartAt": "A", "States": {"A": {"Type": "Fail"}}})
+    deliver(broker)
+    Timer.objects.filter(execution=execution).update(fire_at=timezone.now())
+    services.sweep()
+    execution.refresh_from_db()
+    assert (execution.status, execution.version.number) == ("SUCCEEDED", 1)
+
+
+def test_events_are_broadcast_only_after_commit(make_flow, broker, monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        "workflows.broadcast.events_recorded",
+        lambda eid, flow, events, summary: sent.append([e["seq"] for e in events]),
+    )
+    services.start_execution(make_flow(TASK_FLOW), {})
+    assert sent == [[1, 2, 3]]
+
+
+def test_a_failing_handler_fails_the_attempt_with_its_error_name(make_flow, broker):
+    flow = make_flow(
+        {
+            "StartAt": "F",
+            "States": {
+                "F": {
+                    "Type": "Task",
+                    "Resource": "builtin:fail",
+                    "Parameters": {"error": "Custom.Oops", "cause": "as asked"},
+                    "End": True,
+                }
+            },
+        }
+    )
+    execution, _ = services.start_execution(flow, {})
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error, execution.cause) == (
+        "FAILED",
+        "Custom.Oops",
+        "as asked",
+    )
+
+
+def test_an_unknown_resource_fails_the_task_with_a_clear_error(make_flow, broker):
+    flow = make_flow(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "builtin:nope", "End": True}}}
+    )
+    execution, _ = services.start_execution(flow, {})
+    deliver(broker)
+    execution.refresh_from_db()
+    assert execution.error == "Legato.ResourceNotFound"

@@ -1,0 +1,210 @@
+from workflows.engine import validate
+
+GOOD = """{
+  "StartAt": "A",
+  "States": {
+    "A": {"Type": "Pass", "End": true}
+  }
+}"""
+
+
+def rules(result):
+    return [d.rule for d in result.diagnostics]
+
+
+def test_a_minimal_definition_is_valid():
+    assert validate(GOOD).valid
+
+
+def test_malformed_json_reports_its_line_and_column():
+    result = validate('{\n  "StartAt": "A",\n  "States": {,}\n}')
+    [diag] = result.diagnostics
+    assert (diag.code, diag.line, diag.column) == ("INVALID_JSON_DESCRIPTION", 3, 14)
+
+
+def test_malformed_yaml_reports_its_line():
+    [diag] = validate("StartAt: A\nStates:\n  A: [unclosed\n").diagnostics
+    assert diag.code == "INVALID_YAML_DESCRIPTION"
+    assert diag.line == 4
+
+
+def test_a_duplicate_json_key_is_reported_with_its_position():
+    [diag] = validate('{"StartAt": "A",\n "StartAt": "B", "States": {}}').diagnostics
+    assert (diag.code, diag.line) == ("DUPLICATE_KEY", 2)
+
+
+def test_a_duplicate_yaml_key_is_reported():
+    [diag] = validate("StartAt: A\nStartAt: B\nStates: {}\n").diagnostics
+    assert (diag.code, diag.line) == ("DUPLICATE_KEY", 2)
+
+
+def test_an_unknown_field_points_at_its_key_in_the_source():
+    text = (
+        '{\n  "StartAt": "A",\n  "States": {\n'
+        '    "A": {"Type": "Pass", "Nxt": "B", "End": true}\n  }\n}'
+    )
+    [diag] = validate(text).diagnostics
+    assert (diag.rule, diag.path, diag.line, diag.column) == (
+        "UNKNOWN_FIELD",
+        "/States/A/Nxt",
+        4,
+        27,
+    )
+
+
+def test_yaml_positions_are_reported_too():
+    text = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Next: Missing\n"
+    [diag] = validate(text).diagnostics
+    assert (diag.code, diag.path, diag.line, diag.column) == (
+        "MISSING_TRANSITION_TARGET",
+        "/States/A/Next",
+        5,
+        5,
+    )
+
+
+def test_every_problem_is_reported_at_once():
+    result = validate(
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Next": "Nope"},
+                "B": {"Type": "Task", "End": True},
+                "C": {"Type": "Bogus"},
+            },
+        }
+    )
+    assert {"UNKNOWN_TARGET", "MISSING_RESOURCE", "INVALID_STATE_TYPE"} <= set(rules(result))
+
+
+def test_next_and_end_together_are_an_error():
+    result = validate({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A", "End": True}}})
+    assert "NEXT_AND_END" in rules(result)
+
+
+def test_a_state_without_next_or_end_is_an_error():
+    assert "MISSING_NEXT_OR_END" in rules(
+        validate({"StartAt": "A", "States": {"A": {"Type": "Pass"}}})
+    )
+
+
+def test_an_unreachable_cycle_is_unreachable():
+    result = validate(
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Succeed"},
+                "X": {"Type": "Pass", "Next": "Y"},
+                "Y": {"Type": "Pass", "Next": "X"},
+            },
+        }
+    )
+    assert [d.path for d in result.diagnostics if d.rule == "UNREACHABLE_STATE"] == [
+        "/States/X",
+        "/States/Y",
+    ]
+
+
+def test_states_all_must_be_the_last_catcher():
+    result = validate(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "r",
+                    "End": True,
+                    "Catch": [
+                        {"ErrorEquals": ["States.ALL"], "Next": "H"},
+                        {"ErrorEquals": ["X"], "Next": "H"},
+                    ],
+                },
+                "H": {"Type": "Succeed"},
+            },
+        }
+    )
+    assert "STATES_ALL_NOT_LAST" in rules(result)
+
+
+def test_an_invalid_path_is_reported():
+    result = validate(
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "a.b", "End": True}}}
+    )
+    assert "INVALID_JSONPATH" in rules(result)
+
+
+def test_a_result_path_with_a_wildcard_is_not_a_reference_path():
+    result = validate(
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$.a[*]", "End": True}}}
+    )
+    assert "INVALID_REFERENCE_PATH" in rules(result)
+
+
+def test_an_unknown_intrinsic_is_reported():
+    result = validate(
+        {
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope(1)"}, "End": True}},
+        }
+    )
+    assert "INVALID_INTRINSIC" in rules(result)
+
+
+def test_a_path_looking_literal_is_only_a_warning():
+    result = validate(
+        {
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Parameters": {"x": "$.input"}, "End": True}},
+        }
+    )
+    assert result.valid
+    assert [(d.rule, d.severity) for d in result.diagnostics] == [
+        ("PATH_WITHOUT_DOLLAR_SUFFIX", "WARNING")
+    ]
+
+
+def test_heartbeat_must_be_below_timeout():
+    result = validate(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "r",
+                    "TimeoutSeconds": 5,
+                    "HeartbeatSeconds": 5,
+                    "End": True,
+                }
+            },
+        }
+    )
+    assert "HEARTBEAT_NOT_BELOW_TIMEOUT" in rules(result)
+
+
+def test_a_state_name_longer_than_80_characters_is_rejected():
+    name = "x" * 81
+    result = validate({"StartAt": name, "States": {name: {"Type": "Succeed"}}})
+    assert "STATE_NAME_TOO_LONG" in rules(result)
+
+
+def test_a_choice_rule_needs_exactly_one_operator():
+    result = validate(
+        {
+            "StartAt": "C",
+            "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "Next": "D"}]},
+                "D": {"Type": "Succeed"},
+            },
+        }
+    )
+    assert "INVALID_CHOICE_RULE" in rules(result)
+
+
+def test_a_wait_needs_exactly_one_duration():
+    result = validate(
+        {
+            "StartAt": "W",
+            "States": {"W": {"Type": "Wait", "Seconds": 1, "Timestamp": "x", "End": True}},
+        }
+    )
+    assert "WAIT_DURATION" in rules(result)

@@ -1,0 +1,121 @@
+"""Admin site: every model browsable; execution state read-only (services write it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+
+from . import services
+from .models import Event, Execution, Flow, FlowVersion, TaskAttempt, Timer
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Execution state is written only by the service layer, never by hand."""
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+class FlowVersionInline(admin.TabularInline):
+    model = FlowVersion
+    fields = ["number", "source_format", "created_at", "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Flow)
+class FlowAdmin(admin.ModelAdmin):
+    list_display = ["name", "latest_version", "description", "updated_at"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["latest_version", "created_at", "updated_at", "created_by"]
+    inlines = [FlowVersionInline]
+
+
+@admin.register(FlowVersion)
+class FlowVersionAdmin(ReadOnlyAdmin):
+    list_display = ["flow", "number", "source_format", "created_at", "created_by"]
+    list_filter = ["source_format"]
+    search_fields = ["flow__name"]
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    fields = ["seq", "type", "state", "status", "timestamp"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ["seq"]
+
+
+@admin.register(Execution)
+class ExecutionAdmin(ReadOnlyAdmin):
+    list_display = ["name", "flow", "version", "status", "started_at", "stopped_at"]
+    list_filter = ["status", "flow"]
+    search_fields = ["name", "id", "flow__name"]
+    date_hierarchy = "started_at"
+    list_select_related = ["flow", "version"]
+    inlines = [EventInline]
+    actions = ["stop_executions"]
+
+    @admin.action(description="Stop selected running executions")
+    def stop_executions(self, request: Any, queryset: Any) -> None:
+        stopped = sum(
+            services.stop_execution(
+                pk, "Legato.AdminStop", f"Stopped by {request.user} in admin", request.user
+            )
+            for pk in queryset.filter(status=Execution.Status.RUNNING).values_list("pk", flat=True)
+        )
+        self.message_user(request, f"Stopped {stopped} execution(s).", messages.SUCCESS)
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        # Needed for the stop action to appear; the change form itself stays read-only.
+        return obj is None and request.user.has_perm("workflows.change_execution")
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["execution", "seq", "type", "state", "status", "timestamp"]
+    list_filter = ["type", "status"]
+    search_fields = ["execution__name", "state"]
+    list_select_related = ["execution"]
+
+
+@admin.register(TaskAttempt)
+class TaskAttemptAdmin(ReadOnlyAdmin):
+    list_display = [
+        "execution",
+        "state",
+        "resource",
+        "attempt",
+        "status",
+        "claims",
+        "scheduled_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "resource", "queue"]
+    search_fields = ["execution__name", "state", "idempotency_key"]
+    list_select_related = ["execution"]
+
+
+@admin.register(Timer)
+class TimerAdmin(ReadOnlyAdmin):
+    list_display = ["execution", "key", "kind", "fire_at", "fired_at"]
+    list_filter = ["kind"]
+    list_select_related = ["execution"]
+
+
+admin.site.site_header = "Legato administration"
+admin.site.site_title = "Legato admin"

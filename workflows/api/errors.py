@@ -1,0 +1,49 @@
+"""One error body for every API failure: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from ..services import ServiceError
+
+
+def error_response(code: str, message: str, http_status: int, details: Any = None) -> Response:
+    return Response(
+        {"error": {"code": code, "message": message, "details": details}}, status=http_status
+    )
+
+
+_CODES = {
+    exceptions.NotAuthenticated: "NotAuthenticated",
+    exceptions.AuthenticationFailed: "AuthenticationFailed",
+    exceptions.PermissionDenied: "PermissionDenied",
+    exceptions.NotFound: "NotFound",
+    exceptions.MethodNotAllowed: "MethodNotAllowed",
+    exceptions.ParseError: "MalformedRequest",
+    exceptions.UnsupportedMediaType: "UnsupportedMediaType",
+    exceptions.Throttled: "Throttled",
+    exceptions.ValidationError: "InvalidRequest",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        return error_response(exc.code, exc.message, exc.status, exc.details)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "Error")
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(
+            code, "The request is invalid.", status.HTTP_400_BAD_REQUEST, response.data
+        )
+    detail = getattr(exc, "detail", str(exc))
+    response.data = {"error": {"code": code, "message": str(detail), "details": None}}
+    return response

@@ -1,0 +1,35 @@
+"""REST API routes under /api/v1/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("flows/", views.FlowListView.as_view(), name="api-flows"),
+    path("flows/<str:name>/", views.FlowDetailView.as_view(), name="api-flow"),
+    path("flows/<str:name>/versions/", views.FlowVersionListView.as_view()),
+    path("flows/<str:name>/versions/<int:number>/", views.FlowVersionDetailView.as_view()),
+    path("flows/<str:name>/graph", views.FlowGraphView.as_view(), name="api-flow-graph"),
+    path(
+        "flows/<str:name>/executions/",
+        views.FlowExecutionsView.as_view(),
+        name="api-flow-executions",
+    ),
+    path("validate/", views.ValidateView.as_view(), name="api-validate"),
+    path("executions/", views.ExecutionListView.as_view(), name="api-executions"),
+    path(
+        "executions/<uuid:execution_id>/", views.ExecutionDetailView.as_view(), name="api-execution"
+    ),
+    path(
+        "executions/<uuid:execution_id>/history/",
+        views.ExecutionHistoryView.as_view(),
+        name="api-execution-history",
+    ),
+    path(
+        "executions/<uuid:execution_id>/stop/",
+        views.ExecutionStopView.as_view(),
+        name="api-execution-stop",
+    ),
+]

@@ -1,0 +1,18 @@
+"""Django app configuration."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    verbose_name = "Legato workflows"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Make the configured Celery app the current one in every process (web, sweeper,
+        # management commands), so shared tasks publish to our broker and not Celery's
+        # default. Done here rather than in the package __init__ to keep
+        # ``workflows.engine`` importable without any framework.
+        from .celery import app  # noqa: F401

@@ -1,0 +1,46 @@
+"""The pure ASL engine: parsing, validation, interpretation and graph model.
+
+Imports only the standard library and pure data libraries (PyYAML, jsonpath-ng); time,
+ids and randomness come in as arguments. Nothing here touches Django, Celery, Channels,
+a database, the network or a clock.
+"""
+
+from __future__ import annotations
+
+from .definition import Source, SourceError, parse
+from .errors import StatesError
+from .graph import build as build_graph
+from .interpreter import (
+    ABORTED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    Step,
+    advance,
+    iso,
+    parse_iso,
+    start,
+)
+from .validate import Diagnostic, Result, validate
+
+__all__ = [
+    "ABORTED",
+    "FAILED",
+    "RUNNING",
+    "SUCCEEDED",
+    "TIMED_OUT",
+    "Diagnostic",
+    "Result",
+    "Source",
+    "SourceError",
+    "StatesError",
+    "Step",
+    "advance",
+    "build_graph",
+    "iso",
+    "parse",
+    "parse_iso",
+    "start",
+    "validate",
+]

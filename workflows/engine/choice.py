@@ -1,0 +1,144 @@
+"""Choice rules: the comparison operators, And/Or/Not, with ASL's type rules.
+
+A comparison whose operand has the wrong type is simply false (never an error), as in
+Step Functions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from .paths import compile_path
+
+_STRING = (
+    "StringEquals",
+    "StringLessThan",
+    "StringGreaterThan",
+    "StringLessThanEquals",
+    "StringGreaterThanEquals",
+)
+_NUMERIC = (
+    "NumericEquals",
+    "NumericLessThan",
+    "NumericGreaterThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThanEquals",
+)
+_TIMESTAMP = (
+    "TimestampEquals",
+    "TimestampLessThan",
+    "TimestampGreaterThan",
+    "TimestampLessThanEquals",
+    "TimestampGreaterThanEquals",
+)
+_TYPE_TESTS = ("IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
+
+COMPARISONS: frozenset[str] = frozenset(
+    [*_STRING, *_NUMERIC, *_TIMESTAMP, "BooleanEquals", "StringMatches", *_TYPE_TESTS]
+    + [op + "Path" for op in (*_STRING, *_NUMERIC, *_TIMESTAMP, "BooleanEquals")]
+)
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp with an upper-case T and a zone, else ``None``."""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _compare(kind: str, a: Any, b: Any) -> bool:
+    if kind == "Equals":
+        return a == b
+    if kind == "LessThan":
+        return a < b
+    if kind == "GreaterThan":
+        return a > b
+    if kind == "LessThanEquals":
+        return a <= b
+    return a >= b
+
+
+def string_matches(value: str, pattern: str) -> bool:
+    """``*`` matches any run of characters; ``\\*`` and ``\\\\`` are literals."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "*" else re.escape(ch))
+        i += 1
+    return re.fullmatch("".join(out), value, re.DOTALL) is not None
+
+
+def evaluate(rule: dict[str, Any], data: Any, context: Any = None) -> bool:
+    """Whether a Choice rule (a comparison or a boolean combination) holds for ``data``."""
+    if "And" in rule:
+        return all(evaluate(r, data, context) for r in rule["And"])
+    if "Or" in rule:
+        return any(evaluate(r, data, context) for r in rule["Or"])
+    if "Not" in rule:
+        return not evaluate(rule["Not"], data, context)
+    variable = rule.get("Variable")
+    present, value = _lookup(variable, data, context)
+    for op in rule:
+        if op in COMPARISONS:
+            return _test(op, rule[op], present, value, data, context)
+    return False
+
+
+def _lookup(text: Any, data: Any, context: Any) -> tuple[bool, Any]:
+    if not isinstance(text, str):
+        return False, None
+    path = compile_path(text)
+    try:
+        return True, path.select(context if path.context else data)
+    except KeyError:
+        return False, None
+
+
+def _test(op: str, operand: Any, present: bool, value: Any, data: Any, context: Any) -> bool:
+    if op == "IsPresent":
+        return present == operand
+    if not present:
+        return False
+    if op in _TYPE_TESTS:
+        actual = {
+            "IsNull": value is None,
+            "IsNumeric": _is_number(value),
+            "IsString": isinstance(value, str),
+            "IsBoolean": isinstance(value, bool),
+            "IsTimestamp": parse_timestamp(value) is not None,
+        }[op]
+        return actual == operand
+    if op.endswith("Path"):
+        found, operand = _lookup(operand, data, context)
+        if not found:
+            return False
+        op = op[:-4]
+    if op == "StringMatches":
+        return (
+            isinstance(value, str) and isinstance(operand, str) and string_matches(value, operand)
+        )
+    if op == "BooleanEquals":
+        return isinstance(value, bool) and isinstance(operand, bool) and value == operand
+    if op.startswith("String"):
+        ok = isinstance(value, str) and isinstance(operand, str)
+        return ok and _compare(op[len("String") :], value, operand)
+    if op.startswith("Numeric"):
+        ok = _is_number(value) and _is_number(operand)
+        return ok and _compare(op[len("Numeric") :], value, operand)
+    a, b = parse_timestamp(value), parse_timestamp(operand)
+    return a is not None and b is not None and _compare(op[len("Timestamp") :], a, b)

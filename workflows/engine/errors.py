@@ -1,0 +1,45 @@
+"""ASL error names and the exception the interpreter uses to carry them."""
+
+from __future__ import annotations
+
+ALL = "States.ALL"
+TASK_FAILED = "States.TaskFailed"
+TIMEOUT = "States.Timeout"
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+RUNTIME = "States.Runtime"
+NO_CHOICE_MATCHED = "States.NoChoiceMatched"
+PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
+RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
+INTRINSIC_FAILURE = "States.IntrinsicFailure"
+DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+BRANCH_FAILED = "States.BranchFailed"
+PERMISSIONS = "States.Permissions"
+
+# Errors that no Catch or Retry may intercept: they mean the definition or the
+# platform is broken, not the step.
+UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
+
+
+class StatesError(Exception):
+    """An ASL error: a name (``States.*`` or user-defined) and a human-readable cause."""
+
+    def __init__(self, error: str, cause: str = "") -> None:
+        super().__init__(f"{error}: {cause}" if cause else error)
+        self.error = error
+        self.cause = cause
+
+
+def matches(error_equals: list[str], error: str) -> bool:
+    """Whether a Retry/Catch ``ErrorEquals`` list applies to ``error``.
+
+    ``States.ALL`` matches everything except the uncatchable runtime errors, and
+    ``States.TaskFailed`` matches every error except ``States.Timeout``.
+    """
+    if error in UNCATCHABLE:
+        return False
+    for name in error_equals:
+        if name in (error, ALL):
+            return True
+        if name == TASK_FAILED and error != TIMEOUT and not error.startswith("States.Runtime"):
+            return True
+    return False

@@ -1,0 +1,82 @@
+"""``manage.py flow``: validate and run definitions from the command line.
+
+Contracts scripts rely on (keep them stable):
+- ``flow run FILE [--input JSON | --input-file F]`` prints one JSON object
+  ``{"status", "output", "error", "cause"}``; exit 0 when SUCCEEDED, else 1.
+- ``flow validate FILE`` prints ``{"valid", "diagnostics"}``; exit 0 when valid, else 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ... import engine, runner
+
+
+class Command(BaseCommand):
+    help = "Validate or run workflow definitions (JSON or YAML)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        validate = sub.add_parser("validate", help="check a definition; print diagnostics")
+        validate.add_argument("file")
+        run = sub.add_parser("run", help="run a definition to the end in this process")
+        run.add_argument("file")
+        group = run.add_mutually_exclusive_group()
+        group.add_argument("--input", help="the execution input as JSON text")
+        group.add_argument("--input-file", help="a file holding the execution input (JSON)")
+        run.add_argument("--name", default="local", help="the execution name")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        text = _read(options["file"])
+        result = engine.validate(text)
+        if options["action"] == "validate":
+            _emit({"valid": result.valid, "diagnostics": [d.as_dict() for d in result.diagnostics]})
+            sys.exit(0 if result.valid else 1)
+        if not result.valid:
+            first = next(d for d in result.diagnostics if d.severity == "ERROR")
+            where = f" at line {first.line}, column {first.column}" if first.line else ""
+            _emit(
+                {
+                    "status": "FAILED",
+                    "output": None,
+                    "error": "Legato.InvalidDefinition",
+                    "cause": f"{first.message} ({first.path or '/'}{where})",
+                    "diagnostics": [d.as_dict() for d in result.diagnostics],
+                }
+            )
+            sys.exit(1)
+        outcome = runner.run(result.definition, _input(options), name=options["name"])
+        _emit(outcome.as_dict())
+        sys.exit(0 if outcome.status == engine.SUCCEEDED else 1)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from exc
+
+
+def _input(options: dict[str, Any]) -> Any:
+    text = options.get("input")
+    if options.get("input_file"):
+        text = _read(options["input_file"])
+    if text is None:
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(
+            f"the input is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

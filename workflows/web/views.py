@@ -1,0 +1,128 @@
+"""Server-rendered page shells; live data arrives through the API and WebSockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from .. import diagrams
+from ..models import Event, Execution, Flow
+from ..services import execution_summary
+
+RECENT = 20
+LIST_LIMIT = 200
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and ``make run``: 200 once the app can reach its DB."""
+    Flow.objects.exists()
+    return JsonResponse({"status": "ok"})
+
+
+def _flows_with_counts() -> Any:
+    return Flow.objects.annotate(
+        executions_total=Count("executions"),
+        executions_running=Count("executions", filter=Q(executions__status="RUNNING")),
+        executions_failed=Count(
+            "executions", filter=Q(executions__status__in=["FAILED", "TIMED_OUT", "ABORTED"])
+        ),
+        last_started_at=Max("executions__started_at"),
+    ).order_by("name")
+
+
+def _executions() -> Any:
+    return Execution.objects.select_related("flow", "version").defer("snapshot")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    totals = Execution.objects.aggregate(
+        total=Count("id"),
+        running=Count("id", filter=Q(status="RUNNING")),
+        succeeded=Count("id", filter=Q(status="SUCCEEDED")),
+        failed=Count("id", filter=Q(status="FAILED")),
+    )
+    return render(
+        request,
+        "legato/dashboard.html",
+        {
+            "counts": totals,
+            "flows": _flows_with_counts(),
+            "recent_executions": _executions()[:RECENT],
+        },
+    )
+
+
+@login_required
+def flow_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "legato/flow_list.html", {"flows": _flows_with_counts()})
+
+
+@login_required
+def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
+    flow = get_object_or_404(_flows_with_counts(), name=name)
+    version = flow.versions.get(number=flow.latest_version)
+    return render(
+        request,
+        "legato/flow_detail.html",
+        {
+            "flow": flow,
+            "version": version,
+            "graph": diagrams.graph_for(version),
+            "executions": _executions().filter(flow=flow)[:RECENT],
+            "start_url": f"/api/v1/flows/{flow.name}/executions/",
+        },
+    )
+
+
+@login_required
+def execution_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "").upper()
+    executions = _executions()
+    flow = request.GET.get("flow", "")
+    if flow:
+        executions = executions.filter(flow__name=flow)
+    if status in Execution.Status.values:
+        executions = executions.filter(status=status)
+    else:
+        status = ""
+    return render(
+        request,
+        "legato/execution_list.html",
+        {
+            "executions": executions[:LIST_LIMIT],
+            "status": status,
+            "statuses": Execution.Status.values,
+            "flow_filter": flow,
+        },
+    )
+
+
+@login_required
+def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    execution = get_object_or_404(_executions(), pk=execution_id)
+    events = [e.as_dict() for e in Event.objects.filter(execution=execution).order_by("seq")]
+    return render(
+        request,
+        "legato/execution_detail.html",
+        {
+            "execution": execution,
+            "graph": diagrams.graph_for(execution.version),
+            "events": events,
+            "statuses": state_statuses(events),
+            "execution_json": execution_summary(execution),
+        },
+    )
+
+
+def state_statuses(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Each state's latest status: the same fold the live viewer applies to new events."""
+    statuses: dict[str, str] = {}
+    for event in events:
+        if event["state"] and event["status"]:
+            statuses[event["state"]] = event["status"]
+    return statuses
