@@ -11,7 +11,7 @@ import json
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,16 +55,20 @@ def best_of(fn, runs: int) -> float:
 
 
 def main() -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     length = 2000
     definition = pass_chain(length)
     best, median = best_of(lambda: engine.start(definition, {"value": 1}, now=now), 7)
-    print(f"pass-chain transitions/s: {length / best:,.0f} (best of 7; median "
-          f"{length / median:,.0f}) — goal >= 50,000")
+    print(
+        f"pass-chain transitions/s: {length / best:,.0f} (best of 7; median "
+        f"{length / median:,.0f}) — goal >= 50,000"
+    )
     text = task_chain_text(500)
     best, median = best_of(lambda: engine.validate(text), 7)
-    print(f"validate 500-state definition: {best * 1000:.1f} ms (best of 7; median "
-          f"{median * 1000:.1f} ms) — goal < 100 ms")
+    print(
+        f"validate 500-state definition: {best * 1000:.1f} ms (best of 7; median "
+        f"{median * 1000:.1f} ms) — goal < 100 ms"
+    )
 
 
 if __name__ == "__main__":
