@@ -36,7 +36,9 @@ def main() -> None:
             {"input": {"order": {"id": "A-1002", "total": 80, "card": "declined"}}},
         )
         api.post("/api/v1/flows/hello-world/executions/", {"input": {"name": "Ada"}})
-        api.wait_terminal([ok["id"], declined["id"]], timeout=60)
+        media = api.post("/api/v1/flows/media-pipeline/executions/",
+                         {"input": {"video": "s3://uploads/launch.mp4", "flagged": True}})
+        api.wait_terminal([ok["id"], declined["id"], media["id"]], timeout=60)
         running = api.post(
             "/api/v1/flows/order-saga/executions/",
             {"input": {"order": {"id": "A-1003", "total": 1999, "card": "visa"}}},
@@ -64,6 +66,8 @@ def main() -> None:
                     "executions": "/executions/",
                     "execution": f"/executions/{declined['id']}/",
                     "execution-running": f"/executions/{running['id']}/",
+                    "media-flow": "/flows/media-pipeline/",
+                    "media-execution": f"/executions/{media['id']}/",
                 }
                 for name, path in shots.items():
                     page.goto(base + path)

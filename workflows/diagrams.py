@@ -74,31 +74,33 @@ def to_dot(model: dict[str, Any]) -> str:
         arrowsize="0.7",
         penwidth="1.1",
     )
-    for node in model["nodes"]:
-        kind = node["type"]
-        node_class = f"state type-{kind.lower()}"
-        if kind in ("Start", "End"):
-            dot.node(
-                node["id"],
-                label="",
-                shape="circle",
-                width="0.22",
-                height="0.22",
-                fixedsize="true",
-                style="filled",
-                id=f"terminal-{kind.lower()}",
-                **{"class": f"terminal terminal-{kind.lower()}"},
-            )
-            continue
-        label = node["state"]
-        dot.node(
-            node["id"],
-            label=label,
-            id=f"state-{node['id']}",
-            tooltip=f"{kind}: {label}",
-            **SHAPES.get(kind, {}),
-            **{"class": node_class},
+    graphs = {None: dot}
+    for cluster in model.get("clusters", []):
+        sub = graphviz.Digraph(f"cluster_{cluster['id']}")
+        sub.attr(
+            label=cluster["label"],
+            style="rounded,dashed",
+            color="#cbd5e1",
+            fontsize="9",
+            fontcolor="#64748b",
+            labeljust="l",
+            margin="10",
+            id=f"cluster-{cluster['id']}",
+            **{"class": f"cluster-{cluster['kind']}"},
         )
+        graphs[cluster["id"]] = sub
+    for node in model["nodes"]:
+        _add_node(graphs[node.get("cluster")], node)
+    # graphviz copies a subgraph's body when it is added, so the deepest clusters go in
+    # first; within one depth, definition order (branch 1 left of branch 2).
+    clusters = model.get("clusters", [])
+    parents = {c["id"]: c["parent"] for c in clusters}
+
+    def depth(cluster_id: str | None) -> int:
+        return 0 if cluster_id is None else 1 + depth(parents[cluster_id])
+
+    for cluster in sorted(clusters, key=lambda c: -depth(c["id"])):
+        graphs[cluster["parent"]].subgraph(graphs[cluster["id"]])
     for edge in model["edges"]:
         attrs: dict[str, str] = {"class": f"edge-{edge['kind']}"}
         if edge["label"]:
@@ -109,3 +111,39 @@ def to_dot(model: dict[str, Any]) -> str:
             attrs["style"] = "dotted"
         dot.edge(edge["source"], edge["target"], **attrs)
     return dot.source
+
+
+def _add_node(graph: graphviz.Digraph, node: dict[str, Any]) -> None:
+    kind = node["type"]
+    if kind in ("Start", "End"):
+        graph.node(
+            node["id"],
+            label="",
+            shape="circle",
+            width="0.22",
+            height="0.22",
+            fixedsize="true",
+            style="filled",
+            id=f"terminal-{kind.lower()}",
+            **{"class": f"terminal terminal-{kind.lower()}"},
+        )
+        return
+    if kind == "Join":
+        graph.node(
+            node["id"],
+            label="",
+            shape="point",
+            width="0.08",
+            id=f"join-{node['id']}",
+            **{"class": "join"},
+        )
+        return
+    label = node["state"]
+    graph.node(
+        node["id"],
+        label=label,
+        id=f"state-{node['id']}",
+        tooltip=f"{kind}: {label}",
+        **SHAPES.get(kind, {}),
+        **{"class": f"state type-{kind.lower()}"},
+    )

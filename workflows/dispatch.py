@@ -26,13 +26,13 @@ HINT_HORIZON_SECONDS = 30
 def publish_attempts(attempts: list[tuple[int, str]], republish: bool = False) -> None:
     from .tasks import run_attempt
 
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
     for attempt_id, queue in attempts:
+        # Embedded mode has one worker for everything: a Task's Queue only routes when
+        # there are worker pools to route between.
+        target = default if settings.EMBEDDED else (queue or default)
         try:
-            run_attempt.apply_async(
-                args=[attempt_id],
-                queue=queue or settings.CELERY_TASK_DEFAULT_QUEUE,
-                retry=False,
-            )
+            run_attempt.apply_async(args=[attempt_id], queue=target, retry=False)
         except Exception:  # noqa: BLE001 - the sweeper re-publishes what failed here
             log.warning(
                 "publish of attempt %s failed; the sweeper will retry", attempt_id, exc_info=True

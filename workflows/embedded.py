@@ -43,16 +43,12 @@ def start_worker(concurrency: int = 4) -> threading.Thread:
     from .celery import app
 
     app.finalize()
-    queues = sorted(
-        {settings.CELERY_TASK_DEFAULT_QUEUE}
-        | set(TaskAttempt.objects.exclude(queue="").values_list("queue", flat=True).distinct())
-    )
     worker = app.WorkController(
         app=app,
         pool="threads",
         concurrency=concurrency,
         hostname="embedded@localhost",
-        queues=queues,
+        queues=[settings.CELERY_TASK_DEFAULT_QUEUE],
         without_heartbeat=True,
         without_mingle=True,
         without_gossip=True,

@@ -19,6 +19,9 @@ class Flow(models.Model):
     name = models.SlugField(max_length=80, unique=True, allow_unicode=False)
     description = models.TextField(blank=True)
     latest_version = models.PositiveIntegerField(default=0)
+    example_input = models.JSONField(
+        null=True, blank=True, help_text="Prefills the start dialog; purely a convenience."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(

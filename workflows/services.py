@@ -80,12 +80,16 @@ def _source_text(source: Any) -> str:
 
 
 @transaction.atomic
-def create_flow(name: str, source: Any, description: str = "", user: Any = None) -> FlowVersion:
+def create_flow(
+    name: str, source: Any, description: str = "", user: Any = None, example_input: Any = None
+) -> FlowVersion:
     """Create a flow with its first version."""
     result = check_definition(source)
     if Flow.objects.filter(name=name).exists():
         raise FlowAlreadyExists(f"A flow named {name!r} already exists.")
-    flow = Flow.objects.create(name=name, description=description, created_by=_user(user))
+    flow = Flow.objects.create(
+        name=name, description=description, created_by=_user(user), example_input=example_input
+    )
     return _add_version(flow, source, result, user)
 
 

@@ -148,3 +148,9 @@ def test_the_graph_endpoint_returns_nodes_edges_and_dot(api):
     graph = api.get("/api/v1/flows/t/graph").json()
     assert [n["state"] for n in graph["nodes"] if n["state"]] == ["Work", "Pause", "Done"]
     assert graph["dot"].startswith("digraph")
+
+
+def test_a_flow_can_carry_an_example_input_for_the_start_dialog(api):
+    body = {"name": "hello", "definition": YAML_FLOW, "example_input": {"who": "Ada"}}
+    api.post("/api/v1/flows/", body, format="json")
+    assert api.get("/api/v1/flows/hello/").json()["example_input"] == {"who": "Ada"}

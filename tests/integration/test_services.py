@@ -212,3 +212,16 @@ def test_an_unknown_resource_fails_the_task_with_a_clear_error(make_flow, broker
     deliver(broker)
     execution.refresh_from_db()
     assert execution.error == "Legato.ResourceNotFound"
+
+
+def test_embedded_mode_publishes_every_queue_to_its_single_worker(make_flow, monkeypatch, settings):
+    from workflows import dispatch
+    from workflows.tasks import run_attempt
+
+    sent = []
+    monkeypatch.setattr(run_attempt, "apply_async", lambda **kw: sent.append(kw["queue"]))
+    settings.EMBEDDED = True
+    dispatch.publish_attempts([(1, "highmem")])
+    settings.EMBEDDED = False
+    dispatch.publish_attempts([(2, "highmem")])
+    assert sent == ["legato", "highmem"]

@@ -208,3 +208,163 @@ def test_a_wait_needs_exactly_one_duration():
         }
     )
     assert "WAIT_DURATION" in rules(result)
+
+
+def branch(states):
+    return {"StartAt": next(iter(states)), "States": states}
+
+
+def test_parallel_branches_are_validated_as_their_own_scopes():
+    result = validate(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [branch({"A": {"Type": "Pass", "Next": "Nowhere"}})],
+                }
+            },
+        }
+    )
+    [diag] = [d for d in result.diagnostics if d.severity == "ERROR"]
+    assert (diag.rule, diag.path) == ("UNKNOWN_TARGET", "/States/P/Branches/0/States/A/Next")
+
+
+def test_a_transition_out_of_a_branch_is_reported_as_leaving_the_scope():
+    result = validate(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Parallel",
+                    "Next": "Done",
+                    "Branches": [branch({"A": {"Type": "Pass", "Next": "Done"}})],
+                },
+                "Done": {"Type": "Succeed"},
+            },
+        }
+    )
+    assert "TRANSITION_LEAVES_SCOPE" in rules(result)
+
+
+def test_state_names_must_be_unique_across_scopes():
+    result = validate(
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [branch({"A": {"Type": "Succeed"}})],
+                }
+            },
+        }
+    )
+    assert "DUPLICATE_STATE_NAME" in rules(result)
+
+
+def test_a_map_with_both_iterator_and_item_processor_is_rejected():
+    processor = branch({"P": {"Type": "Succeed"}})
+    result = validate(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "End": True,
+                    "Iterator": processor,
+                    "ItemProcessor": {"StartAt": "Q", "States": {"Q": {"Type": "Succeed"}}},
+                }
+            },
+        }
+    )
+    assert "PROCESSOR_AND_ITERATOR" in rules(result)
+
+
+def test_a_closed_loop_with_no_way_out_is_reported():
+    result = validate(
+        {
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}},
+        }
+    )
+    assert rules(result).count("NO_PATH_TO_END") == 2
+
+
+def test_jsonpath_fields_in_a_jsonata_state_are_rejected():
+    result = validate(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "InputPath": "$.x", "End": True}},
+        }
+    )
+    assert "JSONPATH_FIELD_IN_JSONATA_STATE" in rules(result)
+
+
+def test_an_invalid_jsonata_expression_is_reported():
+    result = validate(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Output": "{% $states.input.( %}", "End": True}},
+        }
+    )
+    assert "INVALID_JSONATA" in rules(result)
+
+
+def test_text_outside_jsonata_delimiters_is_reported():
+    result = validate(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Output": " {% 1 %}", "End": True}},
+        }
+    )
+    assert "INVALID_JSONATA_DELIMITERS" in rules(result)
+
+
+def test_a_user_error_name_in_the_states_namespace_is_rejected():
+    result = validate({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "States.Mine"}}})
+    assert "RESERVED_ERROR_NAME" in rules(result)
+
+
+def test_an_unknown_predefined_error_in_error_equals_is_rejected():
+    result = validate(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "r",
+                    "End": True,
+                    "Retry": [{"ErrorEquals": ["States.Nope"]}],
+                }
+            },
+        }
+    )
+    assert "UNKNOWN_PREDEFINED_ERROR" in rules(result)
+
+
+def test_an_invalid_variable_name_in_assign_is_rejected():
+    result = validate(
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"a.b": 1}, "End": True}}}
+    )
+    assert "INVALID_VARIABLE_NAME" in rules(result)
+
+
+def test_a_comparison_operand_of_the_wrong_type_is_rejected():
+    result = validate(
+        {
+            "StartAt": "C",
+            "States": {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.n", "NumericEquals": "5", "Next": "D"}],
+                },
+                "D": {"Type": "Succeed"},
+            },
+        }
+    )
+    assert "INVALID_OPERAND" in rules(result)

@@ -33,6 +33,7 @@ class FlowCreateSerializer(serializers.Serializer):
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=2000
     )
+    example_input = serializers.JSONField(required=False, allow_null=True, default=None)
 
 
 class FlowUpdateSerializer(serializers.Serializer):
@@ -75,7 +76,16 @@ class FlowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Flow
-        fields = ["name", "description", "version", "definition", "created_at", "updated_at", "url"]
+        fields = [
+            "name",
+            "description",
+            "version",
+            "definition",
+            "example_input",
+            "created_at",
+            "updated_at",
+            "url",
+        ]
 
     def get_definition(self, flow: Flow) -> Any:
         version = flow.current

@@ -48,6 +48,7 @@ class FlowListView(generics.ListAPIView):
             body.validated_data["definition"],
             body.validated_data["description"],
             request.user,
+            example_input=body.validated_data["example_input"],
         )
         return Response(s.FlowSerializer(version.flow).data, status=status.HTTP_201_CREATED)
 

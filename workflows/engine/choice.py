@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .paths import compile_path
+from .paths import compile_path, root_for
 
 _STRING = (
     "StringEquals",
@@ -83,33 +83,33 @@ def string_matches(value: str, pattern: str) -> bool:
     return re.fullmatch("".join(out), value, re.DOTALL) is not None
 
 
-def evaluate(rule: dict[str, Any], data: Any, context: Any = None) -> bool:
+def evaluate(rule: dict[str, Any], data: Any, context: Any = None, variables: Any = None) -> bool:
     """Whether a Choice rule (a comparison or a boolean combination) holds for ``data``."""
     if "And" in rule:
-        return all(evaluate(r, data, context) for r in rule["And"])
+        return all(evaluate(r, data, context, variables) for r in rule["And"])
     if "Or" in rule:
-        return any(evaluate(r, data, context) for r in rule["Or"])
+        return any(evaluate(r, data, context, variables) for r in rule["Or"])
     if "Not" in rule:
-        return not evaluate(rule["Not"], data, context)
+        return not evaluate(rule["Not"], data, context, variables)
     variable = rule.get("Variable")
-    present, value = _lookup(variable, data, context)
+    present, value = _lookup(variable, data, context, variables)
     for op in rule:
         if op in COMPARISONS:
-            return _test(op, rule[op], present, value, data, context)
+            return _test(op, rule[op], present, value, data, (context, variables))
     return False
 
 
-def _lookup(text: Any, data: Any, context: Any) -> tuple[bool, Any]:
+def _lookup(text: Any, data: Any, context: Any, variables: Any) -> tuple[bool, Any]:
     if not isinstance(text, str):
         return False, None
     path = compile_path(text)
     try:
-        return True, path.select(context if path.context else data)
+        return True, path.select(root_for(path, data, context, variables))
     except KeyError:
         return False, None
 
 
-def _test(op: str, operand: Any, present: bool, value: Any, data: Any, context: Any) -> bool:
+def _test(op: str, operand: Any, present: bool, value: Any, data: Any, env: Any) -> bool:
     if op == "IsPresent":
         return present == operand
     if not present:
@@ -124,7 +124,7 @@ def _test(op: str, operand: Any, present: bool, value: Any, data: Any, context: 
         }[op]
         return actual == operand
     if op.endswith("Path"):
-        found, operand = _lookup(operand, data, context)
+        found, operand = _lookup(operand, data, *env)
         if not found:
             return False
         op = op[:-4]

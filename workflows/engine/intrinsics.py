@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import INTRINSIC_FAILURE, StatesError
-from .paths import PathSyntaxError, compile_path
+from .paths import PathSyntaxError, compile_path, root_for
 
 _MAX_ARRAY_RANGE = 1000
 
@@ -201,15 +201,15 @@ class Evaluator:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
-    def __call__(self, text: str, data: Any, context: Any) -> Any:
+    def __call__(self, text: str, data: Any, context: Any, variables: Any = None) -> Any:
         try:
             call = parse(text)
         except IntrinsicSyntaxError as exc:
             raise StatesError(INTRINSIC_FAILURE, str(exc)) from exc
-        return self.evaluate(call, data, context)
+        return self.evaluate(call, data, context, variables)
 
-    def evaluate(self, call: Call, data: Any, context: Any) -> Any:
-        args = [self._value(a, data, context) for a in call.args]
+    def evaluate(self, call: Call, data: Any, context: Any, variables: Any = None) -> Any:
+        args = [self._value(a, data, context, variables) for a in call.args]
         fn = getattr(self, "_" + call.name.split(".", 1)[1])
         try:
             return fn(*args)
@@ -218,13 +218,13 @@ class Evaluator:
         except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
             raise StatesError(INTRINSIC_FAILURE, f"{call.name}: {exc}") from exc
 
-    def _value(self, arg: Any, data: Any, context: Any) -> Any:
+    def _value(self, arg: Any, data: Any, context: Any, variables: Any) -> Any:
         if isinstance(arg, Call):
-            return self.evaluate(arg, data, context)
+            return self.evaluate(arg, data, context, variables)
         if isinstance(arg, PathArg):
             path = compile_path(arg.text)
             try:
-                return path.select(context if path.context else data)
+                return path.select(root_for(path, data, context, variables))
             except KeyError:
                 raise StatesError(INTRINSIC_FAILURE, f"path {arg.text} matched nothing") from None
         return arg

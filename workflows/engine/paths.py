@@ -28,15 +28,29 @@ class PathSyntaxError(ValueError):
     """The text is not a JSONPath that ASL accepts."""
 
 
-class Path:
-    """A compiled JSONPath. ``reference`` is true when it names one node (no wildcards)."""
+_VARIABLE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)(?=$|[.\[])")
 
-    __slots__ = ("text", "steps", "reference", "_ext", "context")
+
+class Path:
+    """A compiled JSONPath. ``reference`` is true when it names one node (no wildcards).
+
+    ``$$…`` paths read the context object and ``$name…`` paths read the workflow
+    variable ``name``; plain ``$…`` paths read the state's data.
+    """
+
+    __slots__ = ("text", "steps", "reference", "_ext", "context", "variable")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.context = text.startswith("$$")
-        body = text[1:] if self.context else text
+        match = None if self.context else _VARIABLE.match(text)
+        self.variable = match.group(1) if match else None
+        if self.context:
+            body = text[1:]
+        elif match:
+            body = "$" + text[match.end() :]
+        else:
+            body = text
         self._ext = None
         try:
             self.steps: tuple[Any, ...] | None = _parse_simple(body)
@@ -160,14 +174,31 @@ def is_path(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("$")
 
 
+def root_for(path: Path, data: Any, context: Any, variables: Any) -> Any:
+    """The document a path reads: the context object, a variable, or the data."""
+    if path.context:
+        return context
+    if path.variable is not None:
+        if variables is None or path.variable not in variables:
+            raise StatesError(RUNTIME, f"The variable '${path.variable}' is not defined")
+        return variables[path.variable]
+    return data
+
+
 def select(
-    text: str | None, data: Any, context: Any = None, *, error: str = RUNTIME, what: str = "Path"
+    text: str | None,
+    data: Any,
+    context: Any = None,
+    *,
+    error: str = RUNTIME,
+    what: str = "Path",
+    variables: Any = None,
 ) -> Any:
     """Apply an ASL path (``None`` selects ``{}``), raising an ASL error when nothing matches."""
     if text is None:
         return {}
     path = compile_path(text)
-    root = context if path.context else data
+    root = root_for(path, data, context, variables)
     try:
         return path.select(root)
     except KeyError:
@@ -183,31 +214,34 @@ def _tail(text: str) -> str:
     return text.lstrip("$").lstrip(".")
 
 
-def apply_template(template: Any, data: Any, context: Any, intrinsic: Any = None) -> Any:
-    """Build a payload template (Parameters, ResultSelector, ItemSelector).
+def apply_template(
+    template: Any, data: Any, context: Any, intrinsic: Any = None, variables: Any = None
+) -> Any:
+    """Build a payload template (Parameters, ResultSelector, ItemSelector, Assign).
 
     Keys ending in ``.$`` take their value from a path over ``data`` (``$$`` paths read the
-    context object) or from an intrinsic function call; the suffix is dropped.
+    context object, ``$name`` paths a variable) or from an intrinsic function call; the
+    suffix is dropped.
     """
     if isinstance(template, dict):
         out: dict[str, Any] = {}
         for key, value in template.items():
             if key.endswith(".$") and isinstance(value, str):
-                out[key[:-2]] = _dynamic(value, data, context, intrinsic)
+                out[key[:-2]] = _dynamic(value, data, context, intrinsic, variables)
             else:
-                out[key] = apply_template(value, data, context, intrinsic)
+                out[key] = apply_template(value, data, context, intrinsic, variables)
         return out
     if isinstance(template, list):
-        return [apply_template(item, data, context, intrinsic) for item in template]
+        return [apply_template(item, data, context, intrinsic, variables) for item in template]
     return template
 
 
-def _dynamic(expr: str, data: Any, context: Any, intrinsic: Any) -> Any:
+def _dynamic(expr: str, data: Any, context: Any, intrinsic: Any, variables: Any) -> Any:
     if expr.startswith("$"):
-        return select(expr, data, context, error=PARAMETER_PATH_FAILURE)
+        return select(expr, data, context, error=PARAMETER_PATH_FAILURE, variables=variables)
     if intrinsic is None:
         raise StatesError(PARAMETER_PATH_FAILURE, f"not a path: {expr!r}")
-    return intrinsic(expr, data, context)
+    return intrinsic(expr, data, context, variables)
 
 
 def set_result(text: str | None, data: Any, result: Any) -> Any:

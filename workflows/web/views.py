@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -75,6 +76,9 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
             "graph": diagrams.graph_for(version),
             "executions": _executions().filter(flow=flow)[:RECENT],
             "start_url": f"/api/v1/flows/{flow.name}/executions/",
+            "example_input": json.dumps(
+                flow.example_input if flow.example_input is not None else {}, indent=2
+            ),
         },
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -61,6 +62,8 @@ def load_examples() -> list[str]:
             continue
         text = path.read_text(encoding="utf-8")
         data = engine.parse(text).data
-        services.create_flow(name, text, data.get("Comment", ""))
+        sample = EXAMPLES.parent / "inputs" / f"{name}.json"
+        example_input = json.loads(sample.read_text()) if sample.exists() else None
+        services.create_flow(name, text, data.get("Comment", ""), example_input=example_input)
         loaded.append(name)
     return loaded

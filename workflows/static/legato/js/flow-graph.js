@@ -70,7 +70,7 @@ function prepareSvg(svg) {
 
 function annotate(svg, nodes) {
   for (const node of nodes || []) {
-    if (!node || NON_STATE_TYPES.has(node.type)) continue;
+    if (!node || !node.state || NON_STATE_TYPES.has(node.type)) continue;
     const g = findNodeGroup(svg, node.id);
     if (!g) continue;
     g.setAttribute("data-state", node.state);

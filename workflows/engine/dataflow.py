@@ -1,0 +1,157 @@
+"""Input and output processing in both query languages, and workflow variables.
+
+JSONPath: InputPath -> Parameters -> (work) -> ResultSelector -> ResultPath -> OutputPath,
+with ``Assign`` reading the state's result as ``$``. JSONata: ``Arguments`` -> (work) ->
+``Output``, with ``Assign`` and ``Output`` reading ``$states``. Every ``Assign`` and
+``Output`` of a state sees the variables as they were when the state was entered; the new
+values become visible from the next state on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import paths
+from .frames import JSONATA, FramesMixin
+
+
+class DataflowMixin(FramesMixin):
+    def is_jsonata(self, state: dict[str, Any]) -> bool:
+        return self.language(state) == JSONATA
+
+    def states_var(self, frame: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"input": frame["input"], "context": self.context(frame), **extra}
+
+    def field(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], value: Any, **extra: Any
+    ) -> Any:
+        """A field's value: evaluated in JSONata states, literal in JSONPath ones."""
+        if not self.is_jsonata(state):
+            return value
+        return self.jsonata.template(
+            value, self.states_var(frame, **extra), self.variables(frame_id)
+        )
+
+    def path(self, frame_id: str, frame: dict[str, Any], text: str | None, data: Any) -> Any:
+        return paths.select(text, data, self.context(frame), variables=self.variables(frame_id))
+
+    def template(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        template: Any,
+        data: Any,
+        context: dict[str, Any] | None = None,
+    ) -> Any:
+        return paths.apply_template(
+            template,
+            data,
+            context or self.context(frame),
+            self.intrinsics,
+            self.variables(frame_id),
+        )
+
+    # --- input ------------------------------------------------------------------------------
+
+    def selected_input(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Any:
+        """JSONPath ``InputPath`` (JSONata states have none)."""
+        if "InputPath" in state and not self.is_jsonata(state):
+            return self.path(frame_id, frame, state["InputPath"], frame["input"])
+        return frame["input"]
+
+    def effective_input(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Any:
+        """What a Task or Parallel works on: InputPath + Parameters, or Arguments."""
+        if self.is_jsonata(state):
+            if "Arguments" in state:
+                return self.field(frame_id, frame, state, state["Arguments"])
+            return frame["input"]
+        data = self.selected_input(frame_id, frame, state)
+        if "Parameters" in state:
+            data = self.template(frame_id, frame, state["Parameters"], data)
+        return data
+
+    # --- output --------------------------------------------------------------------------
+
+    def result_output(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], result: Any
+    ) -> tuple[Any, dict[str, Any]]:
+        """Output and assignments after a Task, Parallel or Map (or a Pass) produced a result."""
+        if self.is_jsonata(state):
+            states = self.states_var(frame, result=result)
+            output = self._jsonata_output(frame_id, state, states, default=result)
+            return output, self._jsonata_assign(frame_id, state, states)
+        if "ResultSelector" in state:
+            result = self.template(frame_id, frame, state["ResultSelector"], result)
+        assigned = self._jsonpath_assign(frame_id, frame, state, result)
+        output = paths.set_result(state.get("ResultPath", "$"), frame["input"], result)
+        if "OutputPath" in state:
+            output = self.path(frame_id, frame, state["OutputPath"], output)
+        return output, assigned
+
+    def plain_output(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        data: Any,
+        rule: dict[str, Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Output and assignments of a state without a result (Choice, Wait, Succeed)."""
+        source = rule if rule is not None and ("Assign" in rule or "Output" in rule) else state
+        if self.is_jsonata(state):
+            states = self.states_var(frame)
+            output = self._jsonata_output(frame_id, source, states, default=frame["input"])
+            return output, self._jsonata_assign(frame_id, source, states)
+        assigned = self._jsonpath_assign(frame_id, frame, source, data)
+        if "OutputPath" in state:
+            data = self.path(frame_id, frame, state["OutputPath"], data)
+        return data, assigned
+
+    def catch_output(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        catcher: dict[str, Any],
+        error_output: dict[str, Any],
+    ) -> tuple[Any, dict[str, Any]]:
+        if self.is_jsonata(state):
+            states = self.states_var(frame, errorOutput=error_output)
+            output = self._jsonata_output(frame_id, catcher, states, default=error_output)
+            return output, self._jsonata_assign(frame_id, catcher, states)
+        assigned = self._jsonpath_assign(frame_id, frame, catcher, error_output)
+        output = paths.set_result(catcher.get("ResultPath", "$"), frame["input"], error_output)
+        return output, assigned
+
+    def _jsonata_output(
+        self, frame_id: str, source: dict[str, Any], states: dict[str, Any], default: Any
+    ) -> Any:
+        if "Output" not in source:
+            return default
+        return self.jsonata.template(source["Output"], states, self.variables(frame_id))
+
+    def _jsonata_assign(
+        self, frame_id: str, source: dict[str, Any], states: dict[str, Any]
+    ) -> dict[str, Any]:
+        if "Assign" not in source:
+            return {}
+        return self.jsonata.template(source["Assign"], states, self.variables(frame_id))
+
+    def _jsonpath_assign(
+        self, frame_id: str, frame: dict[str, Any], source: dict[str, Any], data: Any
+    ) -> dict[str, Any]:
+        if "Assign" not in source:
+            return {}
+        return self.template(frame_id, frame, source["Assign"], data)
+
+    def assign(self, frame_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Store assignments in the frame's scope; the history records them as JSON text."""
+        if not values:
+            return {}
+        self.frame(frame_id).setdefault("vars", {}).update(values)
+        return {
+            "assignedVariables": {
+                k: json.dumps(v, separators=(",", ":")) for k, v in values.items()
+            }
+        }

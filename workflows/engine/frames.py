@@ -1,0 +1,249 @@
+"""The interpreter's core: frames, history events, commands, the inline loop, endings."""
+
+from __future__ import annotations
+
+import random
+from collections import ChainMap
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .intrinsics import Evaluator as IntrinsicEvaluator
+from .jsonata import Evaluator as JsonataEvaluator
+
+RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = (
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "ABORTED",
+)
+JSONATA = "JSONata"
+
+
+@dataclass
+class Step:
+    """What one call to the interpreter produced."""
+
+    snapshot: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.snapshot["status"] != RUNNING
+
+
+def iso(moment: datetime) -> str:
+    """UTC timestamp with milliseconds, as Step Functions prints them."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def child_id(parent_id: str, state: str, index: int) -> str:
+    return f"{parent_id}/{state}[{index}]"
+
+
+class FramesMixin:
+    """Bookkeeping shared by every state type."""
+
+    def __init__(self, definition: dict[str, Any], snapshot: dict[str, Any], now: datetime):
+        self.definition = definition
+        self.snapshot = snapshot
+        self.now = now
+        self.now_iso = iso(now)
+        self.step = Step(snapshot)
+        self._intrinsics: IntrinsicEvaluator | None = None
+        self._jsonata: JsonataEvaluator | None = None
+        self._scopes: dict[str, dict[str, Any]] = {}
+
+    # --- records ---------------------------------------------------------------------
+
+    def emit(
+        self,
+        kind: str,
+        state: str | None = None,
+        status: str | None = None,
+        details: dict[str, Any] | None = None,
+        frame_id: str = "",
+    ) -> None:
+        details = details or {}
+        if frame_id:
+            details = {**details, "frame": frame_id}
+        self.step.events.append(
+            {
+                "type": kind,
+                "timestamp": self.now_iso,
+                "state": state,
+                "status": status,
+                "details": details,
+            }
+        )
+
+    def command(self, command_type: str, /, **fields: Any) -> None:
+        self.step.commands.append({"type": command_type, **fields})
+
+    def next_key(self, prefix: str) -> str:
+        self.snapshot["counter"] += 1
+        return f"{prefix}{self.snapshot['counter']}"
+
+    def rng(self) -> random.Random:
+        self.snapshot["counter"] += 1
+        return random.Random(self.snapshot["seed"] * 1_000_003 + self.snapshot["counter"])  # noqa: S311
+
+    @property
+    def intrinsics(self) -> IntrinsicEvaluator:
+        if self._intrinsics is None:
+            self._intrinsics = IntrinsicEvaluator(self.rng())
+        return self._intrinsics
+
+    @property
+    def jsonata(self) -> JsonataEvaluator:
+        if self._jsonata is None:
+            self._jsonata = JsonataEvaluator(self.now, self.rng())
+        return self._jsonata
+
+    def timer(self, frame_id: str, kind: str, fire_at: datetime) -> str:
+        key = self.next_key("w")
+        self.snapshot["pending"][key] = {"frame": frame_id, "kind": kind}
+        self.command("start_timer", key=key, kind=kind, fire_at=iso(fire_at))
+        return key
+
+    # --- scopes and data views -----------------------------------------------------------
+
+    def frame(self, frame_id: str) -> dict[str, Any]:
+        return self.snapshot["frames"][frame_id]
+
+    def scope_of(self, frame_id: str) -> dict[str, Any]:
+        """The machine (``StartAt`` + ``States``) a frame runs: top level, branch, processor."""
+        pointer = self.frame(frame_id)["scope"]["states"]
+        machine = self._scopes.get(pointer)
+        if machine is None:
+            machine = self.definition
+            for raw in pointer.split("/")[1:]:
+                token = raw.replace("~1", "/").replace("~0", "~")
+                machine = machine[int(token)] if isinstance(machine, list) else machine[token]
+            self._scopes[pointer] = machine
+        return machine
+
+    def states(self, frame_id: str) -> dict[str, Any]:
+        return self.scope_of(frame_id)["States"]
+
+    def language(self, state: dict[str, Any]) -> str:
+        return state.get("QueryLanguage") or self.definition.get("QueryLanguage") or "JSONPath"
+
+    def context(self, frame: dict[str, Any]) -> dict[str, Any]:
+        ctx = dict(self.snapshot["context"])
+        ctx["State"] = {
+            "Name": frame["state"],
+            "EnteredTime": frame["entered"],
+            "RetryCount": frame.get("attempt", 1) - 1,
+        }
+        if frame.get("token"):
+            ctx["Task"] = {"Token": frame["token"]}
+        return ctx
+
+    def variables(self, frame_id: str) -> ChainMap[str, Any]:
+        """Variables visible in a frame: its own scope's, then each enclosing scope's."""
+        maps = []
+        current: str | None = frame_id
+        while current is not None:
+            frame = self.snapshot["frames"].get(current)
+            if frame is None:
+                break
+            maps.append(frame.get("vars", {}))
+            current = frame["scope"]["parent"]
+        return ChainMap(*maps)
+
+    # --- the inline loop ------------------------------------------------------------------
+
+    def enter(self, frame_id: str, name: str | None, data: Any) -> None:
+        """Run states inline until one has to wait (a task, a timer, children) or the frame
+        ends."""
+        while name is not None:
+            old = self.frame(frame_id)
+            frame = {
+                "scope": old["scope"],
+                "vars": old.get("vars", {}),
+                "state": name,
+                "input": data,
+                "entered": self.now_iso,
+                "attempt": 1,
+                "retries": {},
+            }
+            self.snapshot["frames"][frame_id] = frame
+            state = self.states(frame_id)[name]
+            kind = state["Type"]
+            self.emit(
+                f"{kind}StateEntered", name, "running", {"name": name, "input": data}, frame_id
+            )
+            name, data = self.run_state(frame_id, frame, state)
+
+    def run_state(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]
+    ) -> tuple[str | None, Any]:
+        from .errors import StatesError
+
+        try:
+            return getattr(self, "_" + state["Type"].lower())(frame_id, frame, state)
+        except StatesError as exc:
+            return self.fail_state(frame_id, frame, state, exc)  # type: ignore[attr-defined]
+
+    def exit(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        output: Any,
+        status: str = "succeeded",
+        extra: dict[str, Any] | None = None,
+        target: str | None = None,
+    ) -> tuple[str | None, Any]:
+        name = frame["state"]
+        details = {"name": name, "output": output, **(extra or {})}
+        self.emit(f"{state['Type']}StateExited", name, status, details, frame_id)
+        if target is not None:
+            return target, output
+        if state.get("End"):
+            self.frame_done(frame_id, output)
+            return None, None
+        return state["Next"], output
+
+    # --- endings ----------------------------------------------------------------------------
+
+    def frame_done(self, frame_id: str, output: Any) -> None:
+        if frame_id == "":
+            self.finish(SUCCEEDED, output=output)
+            self.emit("ExecutionSucceeded", None, None, {"output": output})
+            return
+        self.child_finished(frame_id, output)  # type: ignore[attr-defined]
+
+    def frame_failed(
+        self, frame_id: str, error: str | None, cause: str | None, state_failed: str | None
+    ) -> None:
+        if frame_id == "":
+            self.finish(FAILED, error=error, cause=cause)
+            self.emit(
+                "ExecutionFailed",
+                state_failed,
+                "failed" if state_failed else None,
+                {"error": error, "cause": cause},
+            )
+            return
+        self.child_failed(frame_id, error, cause)  # type: ignore[attr-defined]
+
+    def finish(
+        self, status: str, output: Any = None, error: str | None = None, cause: str | None = None
+    ) -> None:
+        snap = self.snapshot
+        snap.update(status=status, output=output, error=error, cause=cause)
+        for key, pending in snap["pending"].items():
+            if pending["kind"] == "task":
+                self.command("cancel_task", key=key)
+        snap["pending"] = {}
+        snap["frames"] = {"": snap["frames"].get("", {"scope": {}})}
+        self.command("finish", status=status, output=output, error=error, cause=cause)

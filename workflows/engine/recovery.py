@@ -1,0 +1,269 @@
+"""Tasks, timers, Retry and Catch, and stopping: how a state waits, fails and recovers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import errors
+from .dataflow import DataflowMixin
+from .errors import StatesError
+from .frames import ABORTED, TIMED_OUT
+
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_INTERVAL_SECONDS = 1
+DEFAULT_BACKOFF_RATE = 2.0
+RETRYABLE = ("Task", "Parallel", "Map")
+
+
+class RecoveryMixin(DataflowMixin):
+    # --- tasks -----------------------------------------------------------------------------
+
+    def schedule_task(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> None:
+        task_input = self.effective_input(frame_id, frame, state)
+        timeout = self.seconds_field(frame_id, frame, state, "TimeoutSeconds")
+        heartbeat = self.seconds_field(frame_id, frame, state, "HeartbeatSeconds")
+        key = self.next_key("t")
+        frame["task"] = key
+        self.snapshot["pending"][key] = {"frame": frame_id, "kind": "task"}
+        resource = state["Resource"]
+        self.emit(
+            "TaskScheduled",
+            frame["state"],
+            "running",
+            {
+                "resource": resource,
+                "parameters": task_input,
+                "attempt": frame["attempt"],
+                "timeoutInSeconds": timeout,
+                "heartbeatInSeconds": heartbeat,
+            },
+            frame_id,
+        )
+        self.command(
+            "run_task",
+            key=key,
+            frame=frame_id,
+            state=frame["state"],
+            resource=resource,
+            input=task_input,
+            attempt=frame["attempt"],
+            timeout_seconds=timeout,
+            heartbeat_seconds=heartbeat,
+            queue=state.get("Queue"),
+            entry=f"{frame_id}/{frame['state']}@{frame['entered']}",
+        )
+        if timeout:
+            frame["timeout"] = self.timer(
+                frame_id, "task_timeout", self.now + timedelta(seconds=timeout)
+            )
+
+    def seconds_field(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str
+    ) -> int | None:
+        if name in state:
+            value = self.field(frame_id, frame, state, state[name])
+        elif name + "Path" in state:
+            value = self.path(frame_id, frame, state[name + "Path"], frame["input"])
+        else:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise StatesError(errors.RUNTIME, f"{name} must be a positive number, got {value!r}")
+        return int(value)
+
+    def task_event(self, kind: str, event: dict[str, Any]) -> None:
+        pending = self.snapshot["pending"].get(event["key"])
+        if pending is None or pending["kind"] != "task":
+            return
+        frame_id = pending["frame"]
+        frame = self.frame(frame_id)
+        state = self.states(frame_id)[frame["state"]]
+        resource = state["Resource"]
+        if kind == "task_started":
+            self.emit("TaskStarted", frame["state"], "running", {"resource": resource}, frame_id)
+            return
+        self.close_task(frame)
+        if kind == "task_succeeded":
+            output = event.get("output")
+            self.emit(
+                "TaskSucceeded",
+                frame["state"],
+                None,
+                {"resource": resource, "output": output},
+                frame_id,
+            )
+            target, data = self.guarded(frame_id, frame, state, self._task_result, output)
+        else:
+            exc = StatesError(event.get("error") or errors.TASK_FAILED, event.get("cause") or "")
+            target, data = self.fail_state(frame_id, frame, state, exc, resource=resource)
+        self.enter(frame_id, target, data)
+
+    def _task_result(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], result: Any
+    ) -> tuple[str | None, Any]:
+        output, assigned = self.result_output(frame_id, frame, state, result)
+        return self.exit(frame_id, frame, state, output, extra=self.assign(frame_id, assigned))
+
+    def close_task(self, frame: dict[str, Any]) -> None:
+        for slot in ("task", "timeout"):
+            key = frame.pop(slot, None)
+            if key is not None:
+                self.snapshot["pending"].pop(key, None)
+
+    def guarded(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], fn: Any, *args: Any
+    ) -> tuple[str | None, Any]:
+        """Run a step of a state; an ASL error goes through Retry/Catch."""
+        try:
+            return fn(frame_id, frame, state, *args)
+        except StatesError as exc:
+            return self.fail_state(frame_id, frame, state, exc)
+
+    # --- failures ----------------------------------------------------------------------------
+
+    def fail_state(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        exc: StatesError,
+        resource: str | None = None,
+    ) -> tuple[str | None, Any]:
+        """Retry, catch or fail after ``exc``; returns where to go next (if anywhere)."""
+        name = frame["state"]
+        retry_at = self.retry_delay(frame, state, exc.error)
+        caught = None if retry_at is not None else self.catcher(state, exc.error)
+        status = None if retry_at is not None else ("caught" if caught else "failed")
+        if resource is not None:
+            kind = "TaskTimedOut" if exc.error == errors.TIMEOUT else "TaskFailed"
+            self.emit(
+                kind,
+                name,
+                status,
+                {"resource": resource, "error": exc.error, "cause": exc.cause},
+                frame_id,
+            )
+        elif exc.error == "States.QueryEvaluationError":
+            self.emit(
+                "EvaluationFailed",
+                name,
+                status,
+                {"state": name, "error": exc.error, "cause": exc.cause},
+                frame_id,
+            )
+        if retry_at is not None:
+            frame["retry"] = self.timer(frame_id, "retry", retry_at)
+            return None, None
+        if caught is not None:
+            error_output = {"Error": exc.error, "Cause": exc.cause}
+            try:
+                output, assigned = self.catch_output(frame_id, frame, state, caught, error_output)
+            except StatesError as inner:
+                self.frame_failed(frame_id, inner.error, inner.cause, state_failed=name)
+                return None, None
+            extra = {"error": exc.error, "cause": exc.cause, **self.assign(frame_id, assigned)}
+            return self.exit(
+                frame_id, frame, state, output, status="caught", extra=extra, target=caught["Next"]
+            )
+        self.frame_failed(frame_id, exc.error, exc.cause, state_failed=name)
+        return None, None
+
+    def retry_delay(
+        self, frame: dict[str, Any], state: dict[str, Any], error: str
+    ) -> datetime | None:
+        if state["Type"] not in RETRYABLE:
+            return None
+        for index, retrier in enumerate(state.get("Retry", [])):
+            if not errors.matches(retrier["ErrorEquals"], error):
+                continue
+            count = frame["retries"].get(str(index), 0)
+            if count >= retrier.get("MaxAttempts", DEFAULT_MAX_ATTEMPTS):
+                return None
+            frame["retries"][str(index)] = count + 1
+            delay = retrier.get("IntervalSeconds", DEFAULT_INTERVAL_SECONDS) * (
+                retrier.get("BackoffRate", DEFAULT_BACKOFF_RATE) ** count
+            )
+            if "MaxDelaySeconds" in retrier:
+                delay = min(delay, retrier["MaxDelaySeconds"])
+            if retrier.get("JitterStrategy") == "FULL":
+                delay = self.rng().uniform(0, delay)
+            return self.now + timedelta(seconds=delay)
+        return None
+
+    @staticmethod
+    def catcher(state: dict[str, Any], error: str) -> dict[str, Any] | None:
+        for catcher in state.get("Catch", []):
+            if errors.matches(catcher["ErrorEquals"], error):
+                return catcher
+        return None
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def timer_fired(self, key: str) -> None:
+        pending = self.snapshot["pending"].pop(key, None)
+        if pending is None:
+            return
+        frame_id, kind = pending["frame"], pending["kind"]
+        if kind == "execution_timeout":
+            cause = "The execution ran longer than its TimeoutSeconds"
+            self.finish(TIMED_OUT, error=errors.TIMEOUT, cause=cause)
+            self.emit("ExecutionTimedOut", None, None, {"error": errors.TIMEOUT, "cause": cause})
+            return
+        frame = self.frame(frame_id)
+        state = self.states(frame_id)[frame["state"]]
+        if kind == "wait":
+            frame.pop("timer", None)
+            target, data = self.guarded(frame_id, frame, state, self._wait_done)
+        elif kind == "retry":
+            frame.pop("retry", None)
+            frame["attempt"] = frame.get("attempt", 1) + 1
+            handler = self._reschedule if state["Type"] == "Task" else self.state_handler(state)
+            target, data = self.guarded(frame_id, frame, state, handler)
+        else:  # task_timeout
+            task_key = frame.get("task")
+            self.close_task(frame)
+            if task_key:
+                self.command("cancel_task", key=task_key)
+            exc = StatesError(errors.TIMEOUT, "The task did not finish within TimeoutSeconds")
+            target, data = self.fail_state(
+                frame_id, frame, state, exc, resource=state.get("Resource")
+            )
+        self.enter(frame_id, target, data)
+
+    def state_handler(self, state: dict[str, Any]) -> Any:
+        return getattr(self, "_" + state["Type"].lower())
+
+    def _reschedule(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]):
+        self.schedule_task(frame_id, frame, state)
+        return None, None
+
+    # --- operator stop -----------------------------------------------------------------------
+
+    def stop(self, error: str | None, cause: str | None) -> None:
+        aborted = {
+            "task": "TaskStateAborted",
+            "retry": "TaskStateAborted",
+            "wait": "WaitStateAborted",
+        }
+        for pending in self.snapshot["pending"].values():
+            frame = self.snapshot["frames"].get(pending["frame"])
+            if frame is not None and pending["kind"] in aborted:
+                self.emit(
+                    aborted[pending["kind"]],
+                    frame["state"],
+                    "aborted",
+                    {"name": frame["state"]},
+                    pending["frame"],
+                )
+        for frame_id, frame in self.snapshot["frames"].items():
+            if "children" in frame:
+                kind = self.states(frame_id)[frame["state"]]["Type"]
+                self.emit(
+                    f"{kind}StateAborted",
+                    frame["state"],
+                    "aborted",
+                    {"name": frame["state"]},
+                    frame_id,
+                )
+        self.finish(ABORTED, error=error, cause=cause)
+        self.emit("ExecutionAborted", None, None, {"error": error, "cause": cause})

@@ -1,0 +1,358 @@
+"""Parallel and Map: states that run child frames and gather their results in order.
+
+A child frame is a Parallel branch or a Map iteration. The parent's frame holds a
+``children`` record (how many exist, are running, are done, have failed, and the results
+by index). Children may finish inline while the parent is still launching them, so the
+parent only resumes through ``children_settled`` once launching is over.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import errors
+from .definition import join_pointer
+from .errors import StatesError
+from .frames import child_id
+from .recovery import RecoveryMixin
+
+EXCEED_TOLERATED = "States.ExceedToleratedFailureThreshold"
+Next = tuple[str | None, Any]
+
+
+class ScopesMixin(RecoveryMixin):
+    # --- Parallel -----------------------------------------------------------------------------
+
+    def _parallel(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
+        data = self.effective_input(frame_id, frame, state)
+        branches = join_pointer(self._state_pointer(frame_id, frame), "Branches")
+        count = len(state["Branches"])
+        self.emit("ParallelStateStarted", frame["state"], "running", {}, frame_id)
+        frame["children"] = {
+            "kind": "parallel",
+            "total": count,
+            "done": 0,
+            "failed": 0,
+            "active": 0,
+            "next": count,
+            "results": [None] * count,
+            "launching": True,
+        }
+        for index in range(count):
+            if frame["children"].get("failure"):
+                break
+            self.start_child(frame_id, frame, index, join_pointer(branches, index), data)
+        frame["children"]["launching"] = False
+        return self.children_settled(frame_id, frame, state)
+
+    # --- Map -------------------------------------------------------------------------------------
+
+    def _map(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
+        items, data = self._map_items(frame_id, frame, state)
+        processor = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
+        batches = self._batches(frame_id, frame, state, items)
+        total = len(batches) if batches is not None else len(items)
+        limit = self._int_field(frame_id, frame, state, "MaxConcurrency", 0) or total
+        self.emit("MapStateStarted", frame["state"], "running", {"length": total}, frame_id)
+        frame["children"] = {
+            "kind": "map",
+            "total": total,
+            "done": 0,
+            "failed": 0,
+            "active": 0,
+            "next": 0,
+            "results": [None] * total,
+            "launching": False,
+            "limit": max(limit, 1),
+            "tolerance": self._tolerance(frame_id, frame, state),
+            "pointer": join_pointer(self._state_pointer(frame_id, frame), processor),
+            "items": items,
+            "batches": batches,
+            "data": data,
+        }
+        return self.children_settled(frame_id, frame, state)
+
+    def _map_items(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]
+    ) -> tuple[list[Any], Any]:
+        if self.is_jsonata(state):
+            data = frame["input"]
+            items = self.field(frame_id, frame, state, state["Items"]) if "Items" in state else data
+        else:
+            data = self.selected_input(frame_id, frame, state)
+            items = self.path(frame_id, frame, state.get("ItemsPath", "$"), data)
+        if not isinstance(items, list):
+            raise StatesError(
+                errors.RUNTIME,
+                f"The Map state's items must be a JSON array, got {type(items).__name__}",
+            )
+        return items, data
+
+    def _int_field(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str, default: int
+    ) -> int:
+        if name in state:
+            value = self.field(frame_id, frame, state, state[name])
+        elif name + "Path" in state:
+            value = self.path(frame_id, frame, state[name + "Path"], frame["input"])
+        else:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise StatesError(errors.RUNTIME, f"{name} must be a non-negative number")
+        return int(value)
+
+    def _tolerance(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]
+    ) -> list[float] | None:
+        names = ("ToleratedFailureCount", "ToleratedFailurePercentage")
+        if not any(n in state or n + "Path" in state for n in names):
+            return None
+        count = self._int_field(frame_id, frame, state, names[0], -1)
+        pct = float(self._int_field(frame_id, frame, state, names[1], -1))
+        if pct > 100:
+            raise StatesError(errors.RUNTIME, "ToleratedFailurePercentage must be at most 100")
+        return [count, pct]
+
+    def _batches(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], items: list[Any]
+    ) -> list[list[int]] | None:
+        batcher = state.get("ItemBatcher")
+        if batcher is None:
+            return None
+        max_items = self._int_field(frame_id, frame, batcher, "MaxItemsPerBatch", 0)
+        max_bytes = self._int_field(frame_id, frame, batcher, "MaxInputBytesPerBatch", 0)
+        batches: list[list[int]] = []
+        start, size = 0, 0
+        for index, item in enumerate(items):
+            item_bytes = len(json.dumps(item, separators=(",", ":")).encode())
+            full = (max_items and index - start >= max_items) or (
+                max_bytes and size + item_bytes > max_bytes and index > start
+            )
+            if full:
+                batches.append([start, index])
+                start, size = index, 0
+            size += item_bytes
+        if start < len(items):
+            batches.append([start, len(items)])
+        return batches
+
+    def _iteration_input(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], index: int
+    ) -> Any:
+        children = frame["children"]
+        if children["batches"] is None:
+            return self._select_item(frame_id, frame, state, index, children["items"][index])
+        start, end = children["batches"][index]
+        batch = [
+            self._select_item(frame_id, frame, state, i, children["items"][i])
+            for i in range(start, end)
+        ]
+        payload: dict[str, Any] = {"Items": batch}
+        batcher = state["ItemBatcher"]
+        if "BatchInput" in batcher:
+            payload["BatchInput"] = self._selector(
+                frame_id, frame, state, batcher["BatchInput"], children["data"], None
+            )
+        return payload
+
+    def _select_item(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], index: int, item: Any
+    ) -> Any:
+        selector = state.get("ItemSelector", state.get("Parameters"))
+        if selector is None:
+            return item
+        item_context = {"Index": index, "Value": item}
+        return self._selector(
+            frame_id, frame, state, selector, frame["children"]["data"], item_context
+        )
+
+    def _selector(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        template: Any,
+        data: Any,
+        item: dict[str, Any] | None,
+    ) -> Any:
+        context = self.context(frame)
+        if item is not None:
+            context["Map"] = {"Item": item}
+        if self.is_jsonata(state):
+            states = {"input": frame["input"], "context": context}
+            return self.jsonata.template(template, states, self.variables(frame_id))
+        return self.template(frame_id, frame, template, data, context)
+
+    # --- children --------------------------------------------------------------------------------
+
+    def _state_pointer(self, frame_id: str, frame: dict[str, Any]) -> str:
+        states = join_pointer(frame["scope"]["states"], "States")
+        return join_pointer(states, frame["state"])
+
+    def start_child(
+        self, frame_id: str, frame: dict[str, Any], index: int, pointer: str, data: Any
+    ) -> None:
+        cid = child_id(frame_id, frame["state"], index)
+        self.snapshot["frames"][cid] = {
+            "scope": {"parent": frame_id, "index": index, "states": pointer},
+            "vars": {},
+        }
+        frame["children"]["active"] += 1
+        if frame["children"]["kind"] == "map":
+            self.emit(
+                "MapIterationStarted",
+                frame["state"],
+                None,
+                {"name": frame["state"], "index": index},
+                frame_id,
+            )
+        self.enter(cid, self.scope_of(cid)["StartAt"], data)
+
+    def _launch(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> None:
+        children = frame["children"]
+        children["launching"] = True
+        while (
+            children["next"] < children["total"]
+            and children["active"] < children["limit"]
+            and not children.get("failure")
+        ):
+            index = children["next"]
+            children["next"] += 1
+            data = self._iteration_input(frame_id, frame, state, index)
+            self.start_child(frame_id, frame, index, children["pointer"], data)
+        children["launching"] = False
+
+    def children_settled(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
+        """Continue a Parallel/Map once its children allow: fail, wait, or gather results."""
+        children = frame["children"]
+        if children["kind"] == "map" and not children.get("failure"):
+            self._launch(frame_id, frame, state)
+        failure = children.get("failure")
+        if failure:
+            del frame["children"]
+            raise StatesError(failure["error"], failure["cause"])
+        if children["done"] < children["total"]:
+            return None, None
+        results = children["results"]
+        del frame["children"]
+        if state["Type"] == "Map":
+            self.emit("MapStateSucceeded", frame["state"], None, {"name": frame["state"]}, frame_id)
+        output, assigned = self.result_output(frame_id, frame, state, results)
+        return self.exit(frame_id, frame, state, output, extra=self.assign(frame_id, assigned))
+
+    def _parent_of(self, cid: str) -> tuple[str, dict[str, Any], dict[str, Any], int]:
+        child = self.snapshot["frames"].pop(cid)
+        parent_id = child["scope"]["parent"]
+        parent = self.frame(parent_id)
+        return parent_id, parent, self.states(parent_id)[parent["state"]], child["scope"]["index"]
+
+    def child_finished(self, cid: str, output: Any) -> None:
+        parent_id, parent, state, index = self._parent_of(cid)
+        children = parent["children"]
+        children["results"][index] = output
+        children["active"] -= 1
+        children["done"] += 1
+        if children["kind"] == "map":
+            self.emit(
+                "MapIterationSucceeded",
+                parent["state"],
+                None,
+                {"name": parent["state"], "index": index},
+                parent_id,
+            )
+        if not children["launching"]:
+            self.resume(parent_id, parent, state)
+
+    def child_failed(self, cid: str, error: str | None, cause: str | None) -> None:
+        parent_id, parent, state, index = self._parent_of(cid)
+        children = parent["children"]
+        children["active"] -= 1
+        error = error or errors.BRANCH_FAILED
+        if children["kind"] == "map":
+            self.emit(
+                "MapIterationFailed",
+                parent["state"],
+                None,
+                {"name": parent["state"], "index": index, "error": error, "cause": cause},
+                parent_id,
+            )
+            children["failed"] += 1
+            if self._tolerated(children):
+                children["results"][index] = {"Error": error, "Cause": cause}
+                children["done"] += 1
+                if not children["launching"]:
+                    self.resume(parent_id, parent, state)
+                return
+            if children["tolerance"] is not None:
+                error, cause = (
+                    EXCEED_TOLERATED,
+                    (
+                        f"The Map state failed because {children['failed']} of "
+                        f"{children['total']} iterations failed, more than tolerated"
+                    ),
+                )
+        if not children.get("failure"):
+            children["failure"] = {"error": error, "cause": cause or ""}
+            self.abort_children(parent_id)
+            self.emit(
+                f"{state['Type']}StateFailed",
+                parent["state"],
+                None,
+                {"name": parent["state"]},
+                parent_id,
+            )
+        if not children["launching"]:
+            self.resume(parent_id, parent, state)
+
+    @staticmethod
+    def _tolerated(children: dict[str, Any]) -> bool:
+        tolerance = children["tolerance"]
+        if tolerance is None:
+            return False
+        count, pct = tolerance
+        failed = children["failed"]
+        within_count = count >= 0 and failed <= count
+        within_pct = pct >= 0 and failed * 100.0 / max(children["total"], 1) <= pct
+        return within_count or within_pct
+
+    def resume(self, parent_id: str, parent: dict[str, Any], state: dict[str, Any]) -> None:
+        target, data = self.guarded(parent_id, parent, state, self.children_settled)
+        self.enter(parent_id, target, data)
+
+    def abort_children(self, parent_id: str) -> None:
+        """Abort every running descendant: drop its tasks and timers, forget its frames."""
+        frames = self.snapshot["frames"]
+        for cid in [c for c, f in frames.items() if f["scope"].get("parent") == parent_id]:
+            self.abort_children(cid)
+            frame = frames.pop(cid)
+            for key, pending in list(self.snapshot["pending"].items()):
+                if pending["frame"] != cid:
+                    continue
+                del self.snapshot["pending"][key]
+                if pending["kind"] == "task":
+                    self.command("cancel_task", key=key)
+                    self.emit(
+                        "TaskStateAborted",
+                        frame.get("state"),
+                        "aborted",
+                        {"name": frame.get("state")},
+                        cid,
+                    )
+                elif pending["kind"] == "wait":
+                    self.emit(
+                        "WaitStateAborted",
+                        frame.get("state"),
+                        "aborted",
+                        {"name": frame.get("state")},
+                        cid,
+                    )
+            parent = frames[parent_id]
+            if parent.get("children", {}).get("kind") == "map":
+                self.emit(
+                    "MapIterationAborted",
+                    parent["state"],
+                    None,
+                    {"name": parent["state"], "index": frame["scope"]["index"]},
+                    parent_id,
+                )
