@@ -154,3 +154,30 @@ def test_a_flow_can_carry_an_example_input_for_the_start_dialog(api):
     body = {"name": "hello", "definition": YAML_FLOW, "example_input": {"who": "Ada"}}
     api.post("/api/v1/flows/", body, format="json")
     assert api.get("/api/v1/flows/hello/").json()["example_input"] == {"who": "Ada"}
+
+
+CLASSIC_FDL = """\
+version: v1
+type: flow
+steps:
+  - type: pass
+    name: hello
+    outputMappings:
+      - target: greeting
+        source: hi
+"""
+
+
+def test_an_alibaba_fdl_definition_is_converted_on_import(api):
+    response = api.post("/api/v1/flows/", {"name": "from-fdl", "definition": CLASSIC_FDL},
+                        format="json")
+    assert response.status_code == 201
+    assert "States" in response.json()["definition"]
+
+
+def test_a_save_reports_the_validator_warnings(api):
+    definition = {"StartAt": "A", "States": {"A": {
+        "Type": "Pass", "Parameters": {"x": "$.looks.like.a.path"}, "End": True}}}
+    response = api.post("/api/v1/flows/", {"name": "warned", "definition": definition},
+                        format="json")
+    assert [w["rule"] for w in response.json()["warnings"]] == ["PATH_WITHOUT_DOLLAR_SUFFIX"]

@@ -50,7 +50,7 @@ class FlowListView(generics.ListAPIView):
             request.user,
             example_input=body.validated_data["example_input"],
         )
-        return Response(s.FlowSerializer(version.flow).data, status=status.HTTP_201_CREATED)
+        return Response(_saved(version), status=status.HTTP_201_CREATED)
 
 
 class FlowDetailView(APIView):
@@ -69,7 +69,7 @@ class FlowDetailView(APIView):
             body.validated_data.get("description"),
             request.user,
         )
-        return Response(s.FlowSerializer(version.flow).data)
+        return Response(_saved(version))
 
     def delete(self, request: Request, name: str) -> Response:
         flow = get_object_or_404(Flow, name=name)
@@ -249,3 +249,8 @@ class ExecutionStopView(APIView):
         )
         execution.refresh_from_db()
         return Response(s.ExecutionSerializer(execution).data)
+
+
+def _saved(version: Any) -> dict[str, Any]:
+    """The saved flow plus this save's warnings (conversion notes, suspicious fields)."""
+    return {**s.FlowSerializer(version.flow).data, "warnings": version.warnings}

@@ -4,6 +4,8 @@ Contracts scripts rely on (keep them stable):
 - ``flow run FILE [--input JSON | --input-file F]`` prints one JSON object
   ``{"status", "output", "error", "cause"}``; exit 0 when SUCCEEDED, else 1.
 - ``flow validate FILE`` prints ``{"valid", "diagnostics"}``; exit 0 when valid, else 1.
+- ``flow convert FILE [--map-resource ARN=RESOURCE ...]`` prints
+  ``{"dialect", "definition", "diagnostics"}``; exit 0 without ERROR diagnostics, else 1.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import engine, runner
+from ...engine import fdl
 
 
 class Command(BaseCommand):
@@ -31,9 +34,24 @@ class Command(BaseCommand):
         group.add_argument("--input", help="the execution input as JSON text")
         group.add_argument("--input-file", help="a file holding the execution input (JSON)")
         run.add_argument("--name", default="local", help="the execution name")
+        convert = sub.add_parser(
+            "convert", help="convert Alibaba Cloud FDL or CloudFlow to the States Language"
+        )
+        convert.add_argument("file")
+        convert.add_argument(
+            "--map-resource",
+            action="append",
+            default=[],
+            metavar="ARN=RESOURCE",
+            help="use RESOURCE for tasks calling ARN (repeatable)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         text = _read(options["file"])
+        if options["action"] == "convert":
+            converted = fdl.convert(text, _resource_map(options["map_resource"]))
+            _emit(converted.as_dict())
+            sys.exit(0 if converted.ok else 1)
         result = engine.validate(text)
         if options["action"] == "validate":
             _emit({"valid": result.valid, "diagnostics": [d.as_dict() for d in result.diagnostics]})
@@ -61,6 +79,17 @@ def _read(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {path}: {exc}") from exc
+
+
+def _resource_map(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        # ARNs contain ':' but never '=', so the first '=' splits ARN from resource.
+        arn, sep, resource = pair.partition("=")
+        if not sep or not arn or not resource:
+            raise CommandError(f"--map-resource needs ARN=RESOURCE, not {pair!r}")
+        mapping[arn] = resource
+    return mapping
 
 
 def _input(options: dict[str, Any]) -> Any:
