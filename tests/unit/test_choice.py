@@ -1,6 +1,7 @@
 import pytest
 
 from workflows.engine.choice import evaluate, string_matches
+from workflows.engine.errors import StatesError
 
 
 @pytest.mark.parametrize(
@@ -29,17 +30,18 @@ def test_a_boolean_is_not_a_number_for_numeric_comparisons():
     assert evaluate({"Variable": "$.b", "NumericEquals": 1}, {"b": True}) is False
 
 
-def test_a_missing_variable_evaluates_to_false():
-    assert evaluate({"Variable": "$.missing", "StringEquals": "x"}, {}) is False
+def test_a_missing_variable_is_a_runtime_error_not_a_mismatch():
+    with pytest.raises(StatesError) as info:
+        evaluate({"Variable": "$.missing", "StringEquals": "x"}, {})
+    assert info.value.error == "States.Runtime"
 
 
 def test_is_present_false_matches_a_missing_variable():
     assert evaluate({"Variable": "$.missing", "IsPresent": False}, {}) is True
 
 
-def test_is_null_distinguishes_null_from_missing():
+def test_is_null_is_true_for_an_explicit_null():
     assert evaluate({"Variable": "$.v", "IsNull": True}, {"v": None}) is True
-    assert evaluate({"Variable": "$.v", "IsNull": True}, {}) is False
 
 
 def test_is_timestamp_requires_rfc3339_with_a_zone():

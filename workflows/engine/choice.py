@@ -10,6 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from .errors import RUNTIME, StatesError
 from .paths import compile_path, root_for
 
 _STRING = (
@@ -95,8 +96,18 @@ def evaluate(rule: dict[str, Any], data: Any, context: Any = None, variables: An
     present, value = _lookup(variable, data, context, variables)
     for op in rule:
         if op in COMPARISONS:
+            if not present and op != "IsPresent":
+                raise _invalid_path(variable)
             return _test(op, rule[op], present, value, data, (context, variables))
     return False
+
+
+def _invalid_path(path: Any) -> StatesError:
+    return StatesError(
+        RUNTIME,
+        f"Invalid path '{path}': The choice state's condition path references an invalid "
+        "value.",
+    )
 
 
 def _lookup(text: Any, data: Any, context: Any, variables: Any) -> tuple[bool, Any]:
@@ -124,9 +135,10 @@ def _test(op: str, operand: Any, present: bool, value: Any, data: Any, env: Any)
         }[op]
         return actual == operand
     if op.endswith("Path"):
-        found, operand = _lookup(operand, data, *env)
+        path = operand
+        found, operand = _lookup(path, data, *env)
         if not found:
-            return False
+            raise _invalid_path(path)
         op = op[:-4]
     if op == "StringMatches":
         return (

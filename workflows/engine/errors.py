@@ -23,13 +23,17 @@ UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 class StatesError(Exception):
     """An ASL error: a name (``States.*`` or user-defined) and a human-readable cause."""
 
-    def __init__(self, error: str, cause: str = "") -> None:
+    def __init__(self, error: str, cause: str = "", aliases: tuple[str, ...] = ()) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        # Other names Retry/Catch may match it by: a heartbeat timeout *is* States.Timeout
+        # (that is what the history and the execution report) but States.HeartbeatTimeout
+        # catches it too.
+        self.aliases = aliases
 
 
-def matches(error_equals: list[str], error: str) -> bool:
+def matches(error_equals: list[str], error: str, aliases: tuple[str, ...] = ()) -> bool:
     """Whether a Retry/Catch ``ErrorEquals`` list applies to ``error``.
 
     ``States.ALL`` matches everything except the uncatchable runtime errors, and
@@ -38,7 +42,7 @@ def matches(error_equals: list[str], error: str) -> bool:
     if error in UNCATCHABLE:
         return False
     for name in error_equals:
-        if name in (error, ALL):
+        if name in (error, ALL) or name in aliases:
             return True
         if name == TASK_FAILED and error != TIMEOUT and not error.startswith("States.Runtime"):
             return True

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import ChainMap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .errors import DATA_LIMIT_EXCEEDED, StatesError
 from .intrinsics import Evaluator as IntrinsicEvaluator
 from .jsonata import Evaluator as JsonataEvaluator
 
@@ -19,6 +21,7 @@ RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = (
     "ABORTED",
 )
 JSONATA = "JSONata"
+DEFAULT_MAX_PAYLOAD = 256 * 1024
 
 
 @dataclass
@@ -204,6 +207,7 @@ class FramesMixin:
         target: str | None = None,
     ) -> tuple[str | None, Any]:
         name = frame["state"]
+        self.check_size(output)
         details = {"name": name, "output": output, **(extra or {})}
         self.emit(f"{state['Type']}StateExited", name, status, details, frame_id)
         if target is not None:
@@ -212,6 +216,17 @@ class FramesMixin:
             self.frame_done(frame_id, output)
             return None, None
         return state["Next"], output
+
+    def check_size(self, value: Any) -> None:
+        """A state output over the payload limit fails the execution (uncatchably)."""
+        limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > limit:
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The state/task returned a result with a size exceeding the maximum number "
+                f"of bytes service limit ({size} > {limit} bytes).",
+            )
 
     # --- endings ----------------------------------------------------------------------------
 

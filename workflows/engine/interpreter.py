@@ -52,6 +52,7 @@ def start(
     state_machine_name: str = "",
     seed: int = 0,
     start_at: str | None = None,
+    max_payload_bytes: int = 256 * 1024,
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
@@ -63,6 +64,7 @@ def start(
         "status": RUNNING,
         "seed": seed,
         "counter": 0,
+        "max_payload": max_payload_bytes,
         "context": {
             "Execution": {
                 "Id": execution_id,
@@ -93,8 +95,8 @@ def advance(
 ) -> Step:
     """Apply one event to a running execution.
 
-    Events: ``task_started``/``task_succeeded``/``task_failed`` (with ``key`` and
-    ``output`` or ``error``/``cause``), ``timer_fired`` (``key``), ``stop``
+    Events: ``task_started``/``task_heartbeat``/``task_succeeded``/``task_failed`` (with
+    ``key`` and ``output`` or ``error``/``cause``), ``timer_fired`` (``key``), ``stop``
     (``error``/``cause``). An event for a task or timer the execution no longer waits
     for is stale and changes nothing.
     """
@@ -106,7 +108,7 @@ def advance(
         run.stop(event.get("error"), event.get("cause"))
     elif kind == "timer_fired":
         run.timer_fired(event["key"])
-    elif kind in ("task_started", "task_succeeded", "task_failed"):
+    elif kind in ("task_started", "task_heartbeat", "task_succeeded", "task_failed"):
         run.task_event(kind, event)
     else:
         raise ValueError(f"unknown event type {kind!r}")

@@ -22,6 +22,7 @@ from .errors import INTRINSIC_FAILURE, StatesError
 from .paths import PathSyntaxError, compile_path, root_for
 
 _MAX_ARRAY_RANGE = 1000
+MAX_INPUT_CHARS = 10_000
 
 
 class IntrinsicSyntaxError(ValueError):
@@ -243,12 +244,16 @@ class Evaluator:
             )
         out = [parts[0]]
         for value, part in zip(values, parts[1:], strict=True):
-            out.append(value if isinstance(value, str) else _json(value))
+            out.append(_java_text(value))
             out.append(part)
         return "".join(out).replace("\\{", "{").replace("\\}", "}")
 
     @staticmethod
     def _StringToJson(text: str) -> Any:
+        if not isinstance(text, str):
+            raise StatesError(INTRINSIC_FAILURE, "States.StringToJson: expected a string")
+        if not text.strip():
+            return None  # as AWS does for an empty or blank string
         return json.loads(text)
 
     @staticmethod
@@ -309,6 +314,7 @@ class Evaluator:
     def _Base64Encode(text: str) -> str:
         if not isinstance(text, str):
             raise StatesError(INTRINSIC_FAILURE, "States.Base64Encode: argument must be a string")
+        _limit(text, "States.Base64Encode")
         return base64.b64encode(text.encode()).decode()
 
     @staticmethod
@@ -329,6 +335,7 @@ class Evaluator:
         if algorithm not in names:
             raise StatesError(INTRINSIC_FAILURE, f"States.Hash: unsupported algorithm {algorithm}")
         text = value if isinstance(value, str) else _json(value)
+        _limit(text, "States.Hash")
         return hashlib.new(names[algorithm], text.encode()).hexdigest()
 
     @staticmethod
@@ -346,7 +353,7 @@ class Evaluator:
 
     @staticmethod
     def _MathAdd(a: Any, b: Any) -> int:
-        return _need_int(a, "States.MathAdd") + _need_int(b, "States.MathAdd")
+        return _java_round(a, "States.MathAdd") + _java_round(b, "States.MathAdd")
 
     @staticmethod
     def _StringSplit(text: str, delimiters: str) -> list[str]:
@@ -363,6 +370,37 @@ class Evaluator:
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _java_text(value: Any) -> str:
+    """How Step Functions prints a value into States.Format: Java's ``toString``.
+
+    Objects come out as ``{key=value, …}`` and arrays as ``[a, b]``, strings unquoted.
+    """
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_java_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_text(v) for v in value) + "]"
+    return _json(value)
+
+
+def _java_round(value: Any, name: str) -> int:
+    """Java's ``Math.round``: halves go up (towards +infinity), as AWS rounds arguments."""
+    if isinstance(value, float) and math.isfinite(value):
+        return math.floor(value + 0.5)
+    return _need_int(value, name)
+
+
+def _limit(text: str, name: str) -> None:
+    if len(text) > MAX_INPUT_CHARS:
+        raise StatesError(INTRINSIC_FAILURE, f"{name}: the input is longer than "
+                          f"{MAX_INPUT_CHARS} characters")
 
 
 def _same(a: Any, b: Any) -> bool:

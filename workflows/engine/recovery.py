@@ -57,6 +57,11 @@ class RecoveryMixin(DataflowMixin):
             frame["timeout"] = self.timer(
                 frame_id, "task_timeout", self.now + timedelta(seconds=timeout)
             )
+        if heartbeat:
+            frame["heartbeat_seconds"] = heartbeat
+            frame["heartbeat"] = self.timer(
+                frame_id, "heartbeat_timeout", self.now + timedelta(seconds=heartbeat)
+            )
 
     def seconds_field(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str
@@ -82,6 +87,17 @@ class RecoveryMixin(DataflowMixin):
         if kind == "task_started":
             self.emit("TaskStarted", frame["state"], "running", {"resource": resource}, frame_id)
             return
+        if kind == "task_heartbeat":
+            # A heartbeat records no history event (as in Step Functions); it only moves
+            # the heartbeat deadline, by replacing the pending timer.
+            if frame.get("heartbeat"):
+                self.snapshot["pending"].pop(frame["heartbeat"], None)
+                frame["heartbeat"] = self.timer(
+                    frame_id,
+                    "heartbeat_timeout",
+                    self.now + timedelta(seconds=frame["heartbeat_seconds"]),
+                )
+            return
         self.close_task(frame)
         if kind == "task_succeeded":
             output = event.get("output")
@@ -105,7 +121,8 @@ class RecoveryMixin(DataflowMixin):
         return self.exit(frame_id, frame, state, output, extra=self.assign(frame_id, assigned))
 
     def close_task(self, frame: dict[str, Any]) -> None:
-        for slot in ("task", "timeout"):
+        frame.pop("heartbeat_seconds", None)
+        for slot in ("task", "timeout", "heartbeat"):
             key = frame.pop(slot, None)
             if key is not None:
                 self.snapshot["pending"].pop(key, None)
@@ -131,8 +148,8 @@ class RecoveryMixin(DataflowMixin):
     ) -> tuple[str | None, Any]:
         """Retry, catch or fail after ``exc``; returns where to go next (if anywhere)."""
         name = frame["state"]
-        retry_at = self.retry_delay(frame, state, exc.error)
-        caught = None if retry_at is not None else self.catcher(state, exc.error)
+        retry_at = self.retry_delay(frame, state, exc)
+        caught = None if retry_at is not None else self.catcher(state, exc)
         status = None if retry_at is not None else ("caught" if caught else "failed")
         if resource is not None:
             kind = "TaskTimedOut" if exc.error == errors.TIMEOUT else "TaskFailed"
@@ -169,12 +186,12 @@ class RecoveryMixin(DataflowMixin):
         return None, None
 
     def retry_delay(
-        self, frame: dict[str, Any], state: dict[str, Any], error: str
+        self, frame: dict[str, Any], state: dict[str, Any], exc: StatesError
     ) -> datetime | None:
         if state["Type"] not in RETRYABLE:
             return None
         for index, retrier in enumerate(state.get("Retry", [])):
-            if not errors.matches(retrier["ErrorEquals"], error):
+            if not errors.matches(retrier["ErrorEquals"], exc.error, exc.aliases):
                 continue
             count = frame["retries"].get(str(index), 0)
             if count >= retrier.get("MaxAttempts", DEFAULT_MAX_ATTEMPTS):
@@ -191,9 +208,9 @@ class RecoveryMixin(DataflowMixin):
         return None
 
     @staticmethod
-    def catcher(state: dict[str, Any], error: str) -> dict[str, Any] | None:
+    def catcher(state: dict[str, Any], exc: StatesError) -> dict[str, Any] | None:
         for catcher in state.get("Catch", []):
-            if errors.matches(catcher["ErrorEquals"], error):
+            if errors.matches(catcher["ErrorEquals"], exc.error, exc.aliases):
                 return catcher
         return None
 
@@ -219,12 +236,19 @@ class RecoveryMixin(DataflowMixin):
             frame["attempt"] = frame.get("attempt", 1) + 1
             handler = self._reschedule if state["Type"] == "Task" else self.state_handler(state)
             target, data = self.guarded(frame_id, frame, state, handler)
-        else:  # task_timeout
+        else:  # task_timeout or heartbeat_timeout
             task_key = frame.get("task")
             self.close_task(frame)
             if task_key:
                 self.command("cancel_task", key=task_key)
-            exc = StatesError(errors.TIMEOUT, "The task did not finish within TimeoutSeconds")
+            if kind == "heartbeat_timeout":
+                exc = StatesError(
+                    errors.TIMEOUT,
+                    "No heartbeat arrived within HeartbeatSeconds",
+                    aliases=(errors.HEARTBEAT_TIMEOUT,),
+                )
+            else:
+                exc = StatesError(errors.TIMEOUT, "The task did not finish within TimeoutSeconds")
             target, data = self.fail_state(
                 frame_id, frame, state, exc, resource=state.get("Resource")
             )

@@ -124,7 +124,7 @@ class StatesMixin(RecoveryMixin):
         moment = choice.parse_timestamp(stamp)
         if moment is None:
             raise StatesError(errors.RUNTIME, f"not an RFC 3339 timestamp: {stamp!r}")
-        return moment
+        return moment.replace(microsecond=0)  # Step Functions truncates milliseconds
 
     def _wait_done(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
         data = frame.pop("effective", frame["input"])

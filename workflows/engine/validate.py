@@ -265,14 +265,17 @@ class _Checker(StateChecks):
                 or (s.get("Type") not in TERMINAL and "Next" not in s)
             )
         }
+        predecessors: dict[str, list[str]] = {}
+        for name, state in states.items():
+            for target in successors(state):
+                predecessors.setdefault(target, []).append(name)
         can_end = set(ends)
-        changed = True
-        while changed:
-            changed = False
-            for name, state in states.items():
-                if name not in can_end and any(t in can_end for t in successors(state)):
-                    can_end.add(name)
-                    changed = True
+        todo = list(ends)
+        while todo:
+            for source in predecessors.get(todo.pop(), []):
+                if source not in can_end:
+                    can_end.add(source)
+                    todo.append(source)
         for name in states:
             if name in reachable and name not in can_end:
                 self.report(
