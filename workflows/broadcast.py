@@ -41,6 +41,17 @@ def events_recorded(
         log.warning("broadcast for execution %s failed", execution_id, exc_info=True)
 
 
+def logs_recorded(execution_id: str, payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "legato.logs", **payload}
+    try:
+        async_to_sync(layer.group_send)(execution_group(execution_id), message)
+    except Exception:  # noqa: BLE001 - logs are in the database; the page reloads them
+        log.warning("log broadcast for execution %s failed", execution_id, exc_info=True)
+
+
 async def _send(
     layer: Any, execution_id: str, flow_name: str, message: dict[str, Any], summary: dict[str, Any]
 ) -> None:

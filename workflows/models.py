@@ -255,3 +255,31 @@ class Timer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.execution_id}:{self.key} {self.kind} at {self.fire_at}"
+
+
+class StepLog(models.Model):
+    """A line a task handler logged, kept per attempt and streamed to the viewer."""
+
+    attempt = models.ForeignKey(TaskAttempt, on_delete=models.CASCADE, related_name="logs")
+    seq = models.PositiveIntegerField()
+    timestamp = models.DateTimeField()
+    level = models.CharField(max_length=10)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["attempt", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["attempt", "seq"], name="steplog_unique_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id}#{self.seq} {self.level}"
+
+    def as_dict(self) -> dict:
+        return {
+            "attempt": self.attempt_id,
+            "seq": self.seq,
+            "timestamp": self.timestamp.isoformat().replace("+00:00", "Z"),
+            "level": self.level,
+            "message": self.message,
+        }

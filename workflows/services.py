@@ -22,7 +22,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import broadcast, dispatch, engine
-from .models import Event, Execution, Flow, FlowVersion, TaskAttempt, Timer, definition_of
+from .models import (
+    Event,
+    Execution,
+    Flow,
+    FlowVersion,
+    StepLog,
+    TaskAttempt,
+    Timer,
+    definition_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,16 @@ class FlowAlreadyExists(ServiceError):
 class PayloadTooLarge(ServiceError):
     code = "PayloadTooLarge"
     status = 413
+
+
+def _unsafe(protection: str) -> bool:
+    """Whether a protection is switched off (``LEGATO_UNSAFE``): only the fault suite's
+    negative controls do this, to prove that its checks fail without the protection."""
+    return protection in settings.LEGATO["UNSAFE"]
+
+
+def _locked(manager: Any) -> Any:
+    return manager.all() if _unsafe("row_lock") else manager.select_for_update()
 
 
 # --- flows -----------------------------------------------------------------------------
@@ -236,7 +255,7 @@ def _transition(execution_id: Any, event: dict[str, Any], guard: Any = None) -> 
     """
     now = timezone.now()
     with transaction.atomic():
-        execution = Execution.objects.select_for_update().filter(pk=execution_id).first()
+        execution = _locked(Execution.objects).filter(pk=execution_id).first()
         if execution is None or not execution.is_open:
             return False
         if guard is not None and not guard(execution):
@@ -373,8 +392,8 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id").first()
         if attempt is None:
             return None
-        execution = Execution.objects.select_for_update().filter(pk=attempt.execution_id).first()
-        attempt = TaskAttempt.objects.select_for_update().get(pk=attempt_id)
+        execution = _locked(Execution.objects).filter(pk=attempt.execution_id).first()
+        attempt = _locked(TaskAttempt.objects).get(pk=attempt_id)
         if attempt.status != TaskAttempt.Status.SCHEDULED or not execution.is_open:
             return None
         attempt.status = TaskAttempt.Status.RUNNING
@@ -402,9 +421,35 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         attempt.input,
         attempt.state,
         attempt.attempt,
-        attempt.idempotency_key,
+        attempt.idempotency_key if not _unsafe("idempotency_key") else f"{attempt.pk}:{token}",
         lease,
     )
+
+
+def heartbeat_attempt(attempt_id: int, claim: uuid.UUID) -> bool:
+    """A handler is alive: extend its lease and move its HeartbeatSeconds deadline."""
+    if not renew_lease(attempt_id, claim):
+        return False
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key").first()
+    if attempt is not None:
+        _transition(attempt.execution_id, {"type": "task_heartbeat", "key": attempt.key})
+    return True
+
+
+def append_logs(attempt_id: int, records: list[dict[str, Any]]) -> None:
+    """Store a handler's log lines and stream them to the execution's viewers."""
+    if not records:
+        return
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "state").first()
+    if attempt is None:
+        return
+    start = StepLog.objects.filter(attempt_id=attempt_id).count() + 1
+    rows = [StepLog(attempt_id=attempt_id, seq=start + i, **record)
+            for i, record in enumerate(records)]
+    StepLog.objects.bulk_create(rows)
+    payload = {"attempt": attempt_id, "state": attempt.state,
+               "lines": [row.as_dict() for row in rows]}
+    broadcast.logs_recorded(str(attempt.execution_id), payload)
 
 
 def renew_lease(attempt_id: int, claim: uuid.UUID) -> bool:
@@ -440,8 +485,9 @@ def complete_attempt(
     now = timezone.now()
 
     def guard(execution: Execution) -> bool:
-        locked = TaskAttempt.objects.select_for_update().get(pk=attempt_id)
-        if locked.status != TaskAttempt.Status.RUNNING or locked.claim != claim:
+        locked = _locked(TaskAttempt.objects).get(pk=attempt_id)
+        stale = locked.status != TaskAttempt.Status.RUNNING or locked.claim != claim
+        if stale and not _unsafe("fencing"):
             return False
         locked.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
         locked.finished_at = now
@@ -496,6 +542,8 @@ def sweep(batch: int = 500) -> SweepReport:
 
     Safe to run from several processes at once: every action re-checks under a lock.
     """
+    if _unsafe("sweeper"):
+        return SweepReport()
     now = timezone.now()
     report = SweepReport()
     due = Timer.objects.filter(fired_at=None, fire_at__lte=now).values_list("pk", flat=True)

@@ -189,6 +189,15 @@ LEGATO = {
     "CLAIM_LEASE_SECONDS": float(os.environ.get("LEGATO_CLAIM_LEASE", 300)),
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("LEGATO_SWEEP_INTERVAL", 1.0)),
     "MAX_PAYLOAD_BYTES": int(os.environ.get("LEGATO_MAX_PAYLOAD_BYTES", 256 * 1024)),
+    # Test-only: protections switched off for the fault suite's negative controls
+    # (fencing, row_lock, sweeper, idempotency_key). Never set this in production.
+    "UNSAFE": {p.strip() for p in os.environ.get("LEGATO_UNSAFE", "").split(",") if p.strip()},
+    # The only modules a `python:` Task resource may import (and their submodules).
+    "TASK_MODULES": [
+        m.strip()
+        for m in os.environ.get("LEGATO_TASK_MODULES", "examples.tasks").split(",")
+        if m.strip()
+    ],
 }
 
 LOGGING = {

@@ -5,40 +5,69 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 from celery import shared_task
 
-from . import services
+from . import services, steplogs
 from .resources import run_resource
 
 log = logging.getLogger(__name__)
-WORKER = f"{socket.gethostname()}:{threading.get_native_id()}"
+HOST = socket.gethostname()
+FLUSH_SECONDS = 1.0
+HEARTBEAT_MIN_INTERVAL = 1.0
 
 
 @shared_task(name="legato.run_attempt", ignore_result=True)
 def run_attempt(attempt_id: int) -> None:
     """Claim an attempt, run its resource, record the result (a duplicate does nothing)."""
-    claim = services.claim_attempt(attempt_id, f"{WORKER}/{threading.get_native_id()}")
+    claim = services.claim_attempt(attempt_id, f"{HOST}/{threading.get_native_id()}")
     if claim is None:
         return
+    logger, collector = steplogs.attempt_logger(attempt_id)
     stop = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(claim, stop), daemon=True)
-    renewer.start()
+    keeper = threading.Thread(target=_keep_alive, args=(claim, collector, stop), daemon=True)
+    keeper.start()
     try:
-        outcome = run_resource(claim)
+        outcome = run_resource(claim, logger=logger, heartbeat=_heartbeat(claim))
     finally:
         stop.set()
+        keeper.join(5)
+    services.append_logs(claim.attempt_id, collector.take())
     services.complete_attempt(claim.attempt_id, claim.claim, **outcome)
 
 
-def _renew(claim: services.Claim, stop: threading.Event) -> None:
-    """Keep the lease alive while the handler runs, so the sweeper does not reclaim it."""
+def _heartbeat(claim: services.Claim):
+    """``context.heartbeat()`` for handlers: at most one database round-trip a second."""
+    last = [0.0]
+
+    def beat() -> None:
+        now = time.monotonic()
+        if now - last[0] >= HEARTBEAT_MIN_INTERVAL:
+            last[0] = now
+            services.heartbeat_attempt(claim.attempt_id, claim.claim)
+
+    return beat
+
+
+def _keep_alive(
+    claim: services.Claim, collector: steplogs.Collector, stop: threading.Event
+) -> None:
+    """While the handler runs: renew the lease (so the sweeper does not reclaim it) and
+    flush its log lines to the viewers."""
     from django.db import close_old_connections
 
+    renew_every = claim.lease_seconds / 3
+    last_renewal = time.monotonic()
     try:
-        while not stop.wait(claim.lease_seconds / 3):
-            if not services.renew_lease(claim.attempt_id, claim.claim):
-                return
+        while not stop.wait(FLUSH_SECONDS):
+            services.append_logs(claim.attempt_id, collector.take())
+            if time.monotonic() - last_renewal >= renew_every:
+                last_renewal = time.monotonic()
+                if not services.renew_lease(claim.attempt_id, claim.claim):
+                    return
+    except Exception:  # noqa: BLE001 - a failed flush retries at the end of the attempt
+        log.warning("keep-alive for attempt %s failed", claim.attempt_id, exc_info=True)
     finally:
         close_old_connections()
 

@@ -38,6 +38,7 @@ class TaskContext:
     idempotency_key: str
     logger: logging.Logger = field(default=log)
     heartbeat: Callable[[], None] = field(default=lambda: None)
+    task_token: str | None = None
 
 
 def register(resource: str) -> Callable[[Handler], Handler]:
@@ -50,10 +51,22 @@ def register(resource: str) -> Callable[[Handler], Handler]:
     return decorate
 
 
+def handler(name: str) -> Callable[[Handler], Handler]:
+    """Decorator for your own code: ``@handler("billing.charge")`` makes the function
+    runnable as ``Resource: python:billing.charge`` (its module must be allowed in
+    ``LEGATO_TASK_MODULES``, which workers import at start-up)."""
+    return register(f"python:{name}")
+
+
 def resolve(resource: str) -> Handler | None:
     if not _REGISTRY:
         from . import builtin  # noqa: F401 - registers the builtin handlers
-    return _REGISTRY.get(resource)
+    found = _REGISTRY.get(resource)
+    if found is None and resource.startswith("python:"):
+        from . import python
+
+        found = python.resolve(resource.removeprefix("python:"))
+    return found
 
 
 def known_resources() -> list[str]:
@@ -63,7 +76,10 @@ def known_resources() -> list[str]:
 
 def invoke(resource: str, payload: Any, context: TaskContext) -> dict[str, Any]:
     """Run one handler; returns ``{"output": …}`` or ``{"error": …, "cause": …}``."""
-    handler = resolve(resource)
+    try:
+        handler = resolve(resource)
+    except TaskError as exc:
+        return {"error": exc.error, "cause": exc.cause}
     if handler is None:
         return {"error": RESOURCE_NOT_FOUND, "cause": f"No handler for resource {resource!r}"}
     try:
@@ -75,12 +91,16 @@ def invoke(resource: str, payload: Any, context: TaskContext) -> dict[str, Any]:
         return {"error": type(exc).__name__, "cause": str(exc)}
 
 
-def run_resource(claim: Any) -> dict[str, Any]:
+def run_resource(
+    claim: Any, logger: logging.Logger | None = None, heartbeat: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """Run the resource of a claimed attempt (see ``services.Claim``)."""
     context = TaskContext(
         execution_id=str(claim.execution_id),
         state=claim.state,
         attempt=claim.attempt,
         idempotency_key=claim.idempotency_key,
+        logger=logger or log,
+        heartbeat=heartbeat or (lambda: None),
     )
     return invoke(claim.resource, claim.input, context)
