@@ -19,6 +19,6 @@ def test_importing_the_engine_loads_no_framework_module():
 
 
 def test_the_engine_source_never_reads_the_clock_or_randomness_itself():
-    source = "\n".join(p.read_text() for p in (ROOT / "workflows" / "engine").glob("*.py"))
+    source = "\n".join(p.read_text() for p in (ROOT / "workflows" / "engine").rglob("*.py"))
     for forbidden in ("datetime.now(", "time.time(", "utcnow(", "uuid.uuid4(", "os.urandom"):
         assert forbidden not in source, forbidden

@@ -705,3 +705,14 @@ def test_cloudflow_states_that_are_not_a_list_are_an_error():
 def test_an_unknown_cloudflow_state_type_is_an_error():
     text = "Type: StateMachine\nName: f\nStartAt: A\nStates:\n  - {Type: Loop, Name: A}\n"
     assert errors(convert(text)) == ["FDL_UNKNOWN_STATE_TYPE"]
+
+
+def test_a_step_type_of_the_wrong_json_type_is_a_diagnostic_not_a_crash():
+    result = convert({"version": "v1", "type": "flow", "steps": [{"type": ["task"], "name": "x"}]})
+    assert result.diagnostics and not result.ok
+
+
+def test_a_cloudflow_state_type_of_the_wrong_json_type_is_a_diagnostic_not_a_crash():
+    document = {"Type": "StateMachine", "StartAt": "A", "States": [{"Name": "A", "Type": {}}]}
+    result = convert(document)
+    assert result.diagnostics and not result.ok
