@@ -1,0 +1,172 @@
+"""Task attempts: claiming, leases, heartbeats, logs, and recording results."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import broadcast, engine
+from ..models import (
+    Execution,
+    StepLog,
+    TaskAttempt,
+    definition_of,
+)
+from .core import _check_payload, _locked, _persist, _transition, _unsafe
+from .errors import (
+    PayloadTooLarge,
+)
+
+
+@dataclass
+class Claim:
+    """What a worker needs to run one attempt it now holds."""
+
+    attempt_id: int
+    claim: uuid.UUID
+    execution_id: uuid.UUID
+    resource: str
+    input: Any
+    state: str
+    attempt: int
+    idempotency_key: str
+    lease_seconds: float
+
+
+def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
+    """Take a scheduled attempt for this worker, or None if it is not ours to run.
+
+    A duplicate or late delivery finds the attempt already claimed, finished or
+    cancelled and gets None: it must do nothing.
+    """
+    now = timezone.now()
+    lease = settings.LEGATO["CLAIM_LEASE_SECONDS"]
+    token = uuid.uuid4()
+    with transaction.atomic():
+        attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id").first()
+        if attempt is None:
+            return None
+        execution = _locked(Execution.objects).filter(pk=attempt.execution_id).first()
+        attempt = _locked(TaskAttempt.objects).get(pk=attempt_id)
+        if attempt.status != TaskAttempt.Status.SCHEDULED or not execution.is_open:
+            return None
+        attempt.status = TaskAttempt.Status.RUNNING
+        attempt.claim = token
+        attempt.claimed_by = worker[:200]
+        attempt.claims += 1
+        attempt.started_at = now
+        attempt.lease_until = now + timedelta(seconds=lease)
+        attempt.save(
+            update_fields=["status", "claim", "claimed_by", "claims", "started_at", "lease_until"]
+        )
+        step = engine.advance(
+            definition_of(execution.version_id),
+            execution.snapshot,
+            {"type": "task_started", "key": attempt.key},
+            now,
+        )
+        if step.events:
+            _persist(execution, step, now)
+    return Claim(
+        attempt.pk,
+        token,
+        attempt.execution_id,
+        attempt.resource,
+        attempt.input,
+        attempt.state,
+        attempt.attempt,
+        attempt.idempotency_key if not _unsafe("idempotency_key") else f"{attempt.pk}:{token}",
+        lease,
+    )
+
+
+def heartbeat_attempt(attempt_id: int, claim: uuid.UUID) -> bool:
+    """A handler is alive: extend its lease and move its HeartbeatSeconds deadline."""
+    if not renew_lease(attempt_id, claim):
+        return False
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key").first()
+    if attempt is not None:
+        _transition(attempt.execution_id, {"type": "task_heartbeat", "key": attempt.key})
+    return True
+
+
+def append_logs(attempt_id: int, records: list[dict[str, Any]]) -> None:
+    """Store a handler's log lines and stream them to the execution's viewers."""
+    if not records:
+        return
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "state").first()
+    if attempt is None:
+        return
+    start = StepLog.objects.filter(attempt_id=attempt_id).count() + 1
+    rows = [
+        StepLog(attempt_id=attempt_id, seq=start + i, **record) for i, record in enumerate(records)
+    ]
+    StepLog.objects.bulk_create(rows)
+    payload = {
+        "attempt": attempt_id,
+        "state": attempt.state,
+        "lines": [row.as_dict() for row in rows],
+    }
+    broadcast.logs_recorded(str(attempt.execution_id), payload)
+
+
+def renew_lease(attempt_id: int, claim: uuid.UUID) -> bool:
+    """Extend a running attempt's lease; False when the claim is no longer ours."""
+    until = timezone.now() + timedelta(seconds=settings.LEGATO["CLAIM_LEASE_SECONDS"])
+    return bool(
+        TaskAttempt.objects.filter(
+            pk=attempt_id, claim=claim, status=TaskAttempt.Status.RUNNING
+        ).update(lease_until=until)
+    )
+
+
+def complete_attempt(
+    attempt_id: int,
+    claim: uuid.UUID,
+    output: Any = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> bool:
+    """Record an attempt's result and advance the execution, once.
+
+    Ignored (False) when the claim is stale: the attempt was reclaimed after a lost
+    lease, cancelled by a stop or a timeout, or already completed by a duplicate.
+    """
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key").first()
+    if attempt is None:
+        return False
+    if error is None:
+        try:
+            _check_payload(output, "task output")
+        except PayloadTooLarge as exc:
+            output, error, cause = None, engine.errors.DATA_LIMIT_EXCEEDED, exc.message
+    now = timezone.now()
+
+    def guard(execution: Execution) -> bool:
+        locked = _locked(TaskAttempt.objects).get(pk=attempt_id)
+        stale = locked.status != TaskAttempt.Status.RUNNING or locked.claim != claim
+        if stale and not _unsafe("fencing"):
+            return False
+        locked.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
+        locked.finished_at = now
+        locked.output = None if error else output
+        locked.error = (error or "")[:256]
+        locked.cause = cause or ""
+        locked.save(update_fields=["status", "finished_at", "output", "error", "cause"])
+        return True
+
+    event: dict[str, Any] = {"key": attempt.key}
+    if error:
+        event.update(type="task_failed", error=error, cause=cause)
+    else:
+        event.update(type="task_succeeded", output=output)
+    return _transition(attempt.execution_id, event, guard)
+
+
+# --- timers and recovery ---------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""The transition core: lock, advance the interpreter, persist, publish after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import broadcast, dispatch, engine
+from ..models import (
+    Event,
+    Execution,
+    TaskAttempt,
+    Timer,
+    definition_of,
+)
+from .errors import (
+    PayloadTooLarge,
+)
+
+
+def _unsafe(protection: str) -> bool:
+    """Whether a protection is switched off (``LEGATO_UNSAFE``): only the fault suite's
+    negative controls do this, to prove that its checks fail without the protection."""
+    return protection in settings.LEGATO["UNSAFE"]
+
+
+def _locked(manager: Any) -> Any:
+    return manager.all() if _unsafe("row_lock") else manager.select_for_update()
+
+
+# --- flows -----------------------------------------------------------------------------
+
+
+def _user(user: Any) -> Any:
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+# --- starting and stopping -------------------------------------------------------------
+
+
+def _check_payload(value: Any, what: str) -> None:
+    import json
+
+    size = len(json.dumps(value, separators=(",", ":")).encode())
+    limit = settings.LEGATO["MAX_PAYLOAD_BYTES"]
+    if size > limit:
+        raise PayloadTooLarge(f"The {what} is {size} bytes; the limit is {limit} bytes.")
+
+
+# --- transitions -----------------------------------------------------------------------
+
+
+def _transition(execution_id: Any, event: dict[str, Any], guard: Any = None) -> bool:
+    """Lock the execution, apply one interpreter event, persist. False if nothing changed.
+
+    ``guard(execution)`` runs under the lock and may veto the event (a stale delivery).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        execution = _locked(Execution.objects).filter(pk=execution_id).first()
+        if execution is None or not execution.is_open:
+            return False
+        if guard is not None and not guard(execution):
+            return False
+        step = engine.advance(definition_of(execution.version_id), execution.snapshot, event, now)
+        if not step.events and not step.commands:
+            return False
+        _persist(execution, step, now)
+    return True
+
+
+def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
+    """Write one interpreter step and arrange the after-commit side effects."""
+    events = []
+    for item in step.events:
+        events.append(
+            Event(
+                execution=execution,
+                seq=execution.next_seq,
+                type=item["type"],
+                timestamp=now,
+                state=item["state"],
+                status=item["status"],
+                details=item["details"],
+            )
+        )
+        execution.next_seq += 1
+    Event.objects.bulk_create(events)
+    attempts: list[TaskAttempt] = []
+    wake_at: list[datetime] = []
+    for command in step.commands:
+        kind = command["type"]
+        if kind == "run_task":
+            attempts.append(_new_attempt(execution, command, now))
+        elif kind == "start_timer":
+            fire_at = engine.parse_iso(command["fire_at"])
+            Timer.objects.create(
+                execution=execution, key=command["key"], kind=command["kind"], fire_at=fire_at
+            )
+            wake_at.append(fire_at)
+        elif kind == "cancel_task":
+            TaskAttempt.objects.filter(
+                execution=execution,
+                key=command["key"],
+                status__in=[TaskAttempt.Status.SCHEDULED, TaskAttempt.Status.RUNNING],
+            ).update(status=TaskAttempt.Status.CANCELLED, finished_at=now, claim=None)
+        elif kind == "finish":
+            execution.status = command["status"]
+            execution.output = command["output"]
+            execution.error = (command["error"] or "")[:256]
+            execution.cause = command["cause"] or ""
+            execution.stopped_at = now
+    if attempts:
+        TaskAttempt.objects.bulk_create(attempts)
+        if not attempts[0].pk:  # backends without RETURNING (older SQLite) leave pk unset
+            keys = [a.key for a in attempts]
+            attempts = list(TaskAttempt.objects.filter(execution=execution, key__in=keys))
+    execution.snapshot = step.snapshot
+    execution.save(
+        update_fields=["snapshot", "next_seq", "status", "output", "error", "cause", "stopped_at"]
+    )
+    summary = execution_summary(execution)
+    payload = [e.as_dict() for e in events]
+    attempt_ids = [(a.pk, a.queue) for a in attempts]
+    transaction.on_commit(lambda: dispatch.publish_attempts(attempt_ids))
+    if wake_at:
+        transaction.on_commit(lambda: dispatch.timers_scheduled(min(wake_at)))
+    transaction.on_commit(
+        lambda: broadcast.events_recorded(str(execution.pk), execution.flow.name, payload, summary)
+    )
+
+
+def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -> TaskAttempt:
+    return TaskAttempt(
+        execution=execution,
+        key=command["key"],
+        state=command["state"],
+        resource=command["resource"],
+        queue=command.get("queue") or "",
+        attempt=command["attempt"],
+        idempotency_key=f"{execution.pk}:{command['entry']}",
+        input=command["input"],
+        scheduled_at=now,
+        published_at=now,
+    )
+
+
+def execution_summary(execution: Execution) -> dict[str, Any]:
+    """The fields a live viewer needs to refresh its header."""
+    return {
+        "id": str(execution.pk),
+        "name": execution.name,
+        "status": execution.status,
+        "output": execution.output,
+        "error": execution.error or None,
+        "cause": execution.cause or None,
+        "started_at": _stamp(execution.started_at),
+        "stopped_at": _stamp(execution.stopped_at),
+    }
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+# --- attempts ----------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Timers and recovery: firing due timers, re-publishing, reclaiming lost work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .. import dispatch
+from ..models import (
+    Execution,
+    TaskAttempt,
+    Timer,
+)
+from .core import _transition, _unsafe
+
+
+def fire_timer(timer_id: int) -> bool:
+    """Deliver a due timer to its execution, exactly once."""
+    timer = Timer.objects.filter(pk=timer_id).first()
+    if timer is None or timer.fired_at is not None:
+        return False
+    now = timezone.now()
+    if timer.fire_at > now:
+        return False
+
+    def guard(execution: Execution) -> bool:
+        return bool(Timer.objects.filter(pk=timer_id, fired_at=None).update(fired_at=now))
+
+    fired = _transition(timer.execution_id, {"type": "timer_fired", "key": timer.key}, guard)
+    if not fired:  # the execution ended meanwhile: retire the timer anyway
+        Timer.objects.filter(pk=timer_id, fired_at=None).update(fired_at=now)
+    return fired
+
+
+@dataclass
+class SweepReport:
+    timers_fired: int = 0
+    republished: int = 0
+    reclaimed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.timers_fired + self.republished + self.reclaimed
+
+
+def sweep(batch: int = 500) -> SweepReport:
+    """Fire due timers, re-publish attempts never claimed, reclaim attempts whose worker died.
+
+    Safe to run from several processes at once: every action re-checks under a lock.
+    """
+    if _unsafe("sweeper"):
+        return SweepReport()
+    now = timezone.now()
+    report = SweepReport()
+    due = Timer.objects.filter(fired_at=None, fire_at__lte=now).values_list("pk", flat=True)
+    for timer_id in list(due[:batch]):
+        report.timers_fired += fire_timer(timer_id)
+    stale = now - timedelta(seconds=settings.LEGATO["REPUBLISH_AFTER_SECONDS"])
+    unclaimed = list(
+        TaskAttempt.objects.filter(
+            status=TaskAttempt.Status.SCHEDULED, published_at__lt=stale
+        ).values_list("pk", "queue")[:batch]
+    )
+    for attempt_id, queue in unclaimed:
+        updated = TaskAttempt.objects.filter(
+            pk=attempt_id, status=TaskAttempt.Status.SCHEDULED, published_at__lt=stale
+        ).update(published_at=now)
+        if updated:
+            report.republished += 1
+            dispatch.publish_attempts([(attempt_id, queue)], republish=True)
+    lost = list(
+        TaskAttempt.objects.filter(
+            status=TaskAttempt.Status.RUNNING, lease_until__lt=now
+        ).values_list("pk", "queue", "claim")[:batch]
+    )
+    for attempt_id, queue, claim in lost:
+        updated = TaskAttempt.objects.filter(
+            pk=attempt_id, status=TaskAttempt.Status.RUNNING, claim=claim
+        ).update(status=TaskAttempt.Status.SCHEDULED, claim=None, published_at=now)
+        if updated:
+            report.reclaimed += 1
+            dispatch.publish_attempts([(attempt_id, queue)], republish=True)
+    return report
+
+
+def next_timer_at() -> datetime | None:
+    """When the earliest unfired timer is due (for sweepers that sleep until then)."""
+    timer = Timer.objects.filter(fired_at=None).order_by("fire_at").only("fire_at").first()
+    return timer.fire_at if timer else None
