@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -55,3 +56,13 @@ def timers_scheduled(earliest: datetime) -> None:
         sweep.apply_async(countdown=max(delay, 0), retry=False)
     except Exception:  # noqa: BLE001 - the periodic sweeper fires the timer anyway
         log.warning("timer hint could not be published", exc_info=True)
+
+
+def child_finished(execution_id: Any) -> None:
+    """A child execution ended: wake its parent's waiting task (the sweeper retries)."""
+    from .tasks import notify_parent
+
+    try:
+        notify_parent.apply_async(args=[str(execution_id)], retry=False)
+    except Exception:  # noqa: BLE001 - the sweeper notifies parents it finds still waiting
+        log.warning("could not publish the parent notification for %s", execution_id, exc_info=True)

@@ -114,6 +114,21 @@ class Execution(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="The execution whose Task (flow:…) started this one.",
+    )
+    parent_token = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="The parent's task token to complete when this one ends (flow:….sync).",
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -200,6 +215,7 @@ class TaskAttempt(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "SCHEDULED"
         RUNNING = "RUNNING"
+        WAITING = "WAITING", "Waiting for its task token"
         SUCCEEDED = "SUCCEEDED"
         FAILED = "FAILED"
         CANCELLED = "CANCELLED"
@@ -211,6 +227,13 @@ class TaskAttempt(models.Model):
     queue = models.CharField(max_length=64, blank=True, default="")
     attempt = models.PositiveIntegerField(default=1)
     idempotency_key = models.CharField(max_length=200)
+    token = models.CharField(
+        max_length=100,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The task token of a callback task (.waitForTaskToken, activity:, flow:….sync).",
+    )
     input = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     claim = models.UUIDField(null=True, blank=True)

@@ -73,8 +73,9 @@ def run(
                         command["state"],
                         command["attempt"],
                         f"{execution_id}:{command['entry']}",
+                        task_token=command.get("token"),
                     )
-                    future = pool.submit(invoke, command["resource"], command["input"], context)
+                    future = pool.submit(_invoke, command["resource"], command["input"], context)
                     running[future] = command["key"]
                 elif command["type"] == "start_timer":
                     heapq.heappush(timers, (engine.parse_iso(command["fire_at"]), command["key"]))
@@ -109,4 +110,16 @@ def _next_event(
             result = future.result()
             if "error" in result:
                 return {"type": "task_failed", "key": key, **result}
+            # A .waitForTaskToken task completes with what its handler returned: there is
+            # no server here for anyone to call back.
             return {"type": "task_succeeded", "key": key, "output": result["output"]}
+
+
+def _invoke(resource: str, payload: Any, context: TaskContext) -> dict[str, Any]:
+    if resource.startswith(("activity:", "flow:")):
+        return {
+            "error": "Legato.NotAvailableOffline",
+            "cause": f"{resource.split(':')[0]}: tasks need the Legato server; "
+            "flow run executes a definition on its own",
+        }
+    return invoke(resource, payload, context)

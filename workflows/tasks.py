@@ -80,3 +80,8 @@ def fire_timer(timer_id: int) -> None:
 @shared_task(name="legato.sweep", ignore_result=True)
 def sweep() -> None:
     services.sweep()
+
+
+@shared_task(name="legato.notify_parent", ignore_result=True)
+def notify_parent(execution_id: str) -> None:
+    services.notify_parent(execution_id)

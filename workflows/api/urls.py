@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import callbacks, views
 
 urlpatterns = [
     path("flows/", views.FlowListView.as_view(), name="api-flows"),
@@ -32,4 +32,8 @@ urlpatterns = [
         views.ExecutionStopView.as_view(),
         name="api-execution-stop",
     ),
+    path("task-tokens/<str:token>/success/", callbacks.TokenSuccessView.as_view()),
+    path("task-tokens/<str:token>/failure/", callbacks.TokenFailureView.as_view()),
+    path("task-tokens/<str:token>/heartbeat/", callbacks.TokenHeartbeatView.as_view()),
+    path("activities/<str:name>/poll", callbacks.activity_poll, name="api-activity-poll"),
 ]

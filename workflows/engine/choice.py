@@ -105,8 +105,7 @@ def evaluate(rule: dict[str, Any], data: Any, context: Any = None, variables: An
 def _invalid_path(path: Any) -> StatesError:
     return StatesError(
         RUNTIME,
-        f"Invalid path '{path}': The choice state's condition path references an invalid "
-        "value.",
+        f"Invalid path '{path}': The choice state's condition path references an invalid value.",
     )
 
 

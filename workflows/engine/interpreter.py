@@ -53,6 +53,7 @@ def start(
     seed: int = 0,
     start_at: str | None = None,
     max_payload_bytes: int = 256 * 1024,
+    secret: str = "",
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
@@ -65,6 +66,7 @@ def start(
         "seed": seed,
         "counter": 0,
         "max_payload": max_payload_bytes,
+        "secret": secret,
         "context": {
             "Execution": {
                 "Id": execution_id,
@@ -108,7 +110,13 @@ def advance(
         run.stop(event.get("error"), event.get("cause"))
     elif kind == "timer_fired":
         run.timer_fired(event["key"])
-    elif kind in ("task_started", "task_heartbeat", "task_succeeded", "task_failed"):
+    elif kind in (
+        "task_started",
+        "task_submitted",
+        "task_heartbeat",
+        "task_succeeded",
+        "task_failed",
+    ):
         run.task_event(kind, event)
     else:
         raise ValueError(f"unknown event type {kind!r}")

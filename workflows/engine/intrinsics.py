@@ -399,8 +399,9 @@ def _java_round(value: Any, name: str) -> int:
 
 def _limit(text: str, name: str) -> None:
     if len(text) > MAX_INPUT_CHARS:
-        raise StatesError(INTRINSIC_FAILURE, f"{name}: the input is longer than "
-                          f"{MAX_INPUT_CHARS} characters")
+        raise StatesError(
+            INTRINSIC_FAILURE, f"{name}: the input is longer than {MAX_INPUT_CHARS} characters"
+        )
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,19 +15,33 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_INTERVAL_SECONDS = 1
 DEFAULT_BACKOFF_RATE = 2.0
 RETRYABLE = ("Task", "Parallel", "Map")
+CALLBACK_SUFFIX = ".waitForTaskToken"
+
+
+def is_callback(resource: str) -> bool:
+    """Tasks that finish when their token is completed, not when a handler returns."""
+    return (
+        resource.endswith(CALLBACK_SUFFIX)
+        or resource.startswith("activity:")
+        or (resource.startswith("flow:") and resource.endswith(".sync"))
+    )
 
 
 class RecoveryMixin(DataflowMixin):
     # --- tasks -----------------------------------------------------------------------------
 
     def schedule_task(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> None:
+        resource = state["Resource"]
+        key = self.next_key("t")
+        # The token exists before the input is built: Parameters may pass it on
+        # ("token.$": "$$.Task.Token").
+        token = self.task_token(key) if is_callback(resource) else None
+        frame["token"] = token
         task_input = self.effective_input(frame_id, frame, state)
         timeout = self.seconds_field(frame_id, frame, state, "TimeoutSeconds")
         heartbeat = self.seconds_field(frame_id, frame, state, "HeartbeatSeconds")
-        key = self.next_key("t")
         frame["task"] = key
         self.snapshot["pending"][key] = {"frame": frame_id, "kind": "task"}
-        resource = state["Resource"]
         self.emit(
             "TaskScheduled",
             frame["state"],
@@ -52,6 +67,7 @@ class RecoveryMixin(DataflowMixin):
             heartbeat_seconds=heartbeat,
             queue=state.get("Queue"),
             entry=f"{frame_id}/{frame['state']}@{frame['entered']}",
+            token=token,
         )
         if timeout:
             frame["timeout"] = self.timer(
@@ -87,6 +103,16 @@ class RecoveryMixin(DataflowMixin):
         if kind == "task_started":
             self.emit("TaskStarted", frame["state"], "running", {"resource": resource}, frame_id)
             return
+        if kind == "task_submitted":
+            # A callback task's handler has run; the state now waits for its token.
+            self.emit(
+                "TaskSubmitted",
+                frame["state"],
+                "running",
+                {"resource": resource, "output": event.get("output")},
+                frame_id,
+            )
+            return
         if kind == "task_heartbeat":
             # A heartbeat records no history event (as in Step Functions); it only moves
             # the heartbeat deadline, by replacing the pending timer.
@@ -120,8 +146,15 @@ class RecoveryMixin(DataflowMixin):
         output, assigned = self.result_output(frame_id, frame, state, result)
         return self.exit(frame_id, frame, state, output, extra=self.assign(frame_id, assigned))
 
+    def task_token(self, key: str) -> str:
+        """An unguessable, replayable token for a callback task (``$$.Task.Token``)."""
+        secret = self.snapshot.get("secret") or str(self.snapshot["seed"])
+        digest = hashlib.sha256(f"{secret}:{key}".encode()).hexdigest()
+        return f"{key}.{digest[:40]}"
+
     def close_task(self, frame: dict[str, Any]) -> None:
         frame.pop("heartbeat_seconds", None)
+        frame.pop("token", None)
         for slot in ("task", "timeout", "heartbeat"):
             key = frame.pop(slot, None)
             if key is not None:

@@ -17,6 +17,7 @@ log = logging.getLogger("legato.tasks")
 Handler = Callable[[Any, "TaskContext"], Any]
 _REGISTRY: dict[str, Handler] = {}
 RESOURCE_NOT_FOUND = "Legato.ResourceNotFound"
+CALLBACK_SUFFIX = ".waitForTaskToken"
 
 
 class TaskError(Exception):
@@ -61,11 +62,16 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 def resolve(resource: str) -> Handler | None:
     if not _REGISTRY:
         from . import builtin  # noqa: F401 - registers the builtin handlers
+    resource = resource.removesuffix(CALLBACK_SUFFIX)
     found = _REGISTRY.get(resource)
     if found is None and resource.startswith("python:"):
         from . import python
 
         found = python.resolve(resource.removeprefix("python:"))
+    elif found is None and resource.startswith("flow:"):
+        from . import flow
+
+        found = flow.resolve(resource)
     return found
 
 
@@ -102,5 +108,6 @@ def run_resource(
         idempotency_key=claim.idempotency_key,
         logger=logger or log,
         heartbeat=heartbeat or (lambda: None),
+        task_token=getattr(claim, "token", None),
     )
     return invoke(claim.resource, claim.input, context)

@@ -22,6 +22,14 @@ from .attempts import (
     heartbeat_attempt,
     renew_lease,
 )
+from .callbacks import (
+    TaskTimedOut,
+    TaskTokenInvalid,
+    complete_token,
+    heartbeat_token,
+    notify_parent,
+    poll_activity,
+)
 from .core import execution_summary
 from .errors import (
     DefinitionInvalid,
@@ -35,6 +43,12 @@ from .flows import check_definition, create_flow, import_definition, save_flow_v
 from .recovery import SweepReport, fire_timer, next_timer_at, sweep
 
 __all__ = [
+    "TaskTimedOut",
+    "TaskTokenInvalid",
+    "complete_token",
+    "heartbeat_token",
+    "notify_parent",
+    "poll_activity",
     "Claim",
     "DefinitionInvalid",
     "ExecutionAlreadyExists",

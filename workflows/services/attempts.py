@@ -37,6 +37,7 @@ class Claim:
     attempt: int
     idempotency_key: str
     lease_seconds: float
+    token: str | None = None
 
 
 def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
@@ -83,6 +84,7 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         attempt.attempt,
         attempt.idempotency_key if not _unsafe("idempotency_key") else f"{attempt.pk}:{token}",
         lease,
+        attempt.token,
     )
 
 
@@ -138,7 +140,7 @@ def complete_attempt(
     Ignored (False) when the claim is stale: the attempt was reclaimed after a lost
     lease, cancelled by a stop or a timeout, or already completed by a duplicate.
     """
-    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key").first()
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key", "token").first()
     if attempt is None:
         return False
     if error is None:
@@ -153,7 +155,14 @@ def complete_attempt(
         stale = locked.status != TaskAttempt.Status.RUNNING or locked.claim != claim
         if stale and not _unsafe("fencing"):
             return False
-        locked.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
+        if error:
+            locked.status = TaskAttempt.Status.FAILED
+        elif locked.token:
+            # A callback task: its handler handed the token out; the token's completion
+            # (API, activity worker, child execution) finishes the state.
+            locked.status = TaskAttempt.Status.WAITING
+        else:
+            locked.status = TaskAttempt.Status.SUCCEEDED
         locked.finished_at = now
         locked.output = None if error else output
         locked.error = (error or "")[:256]
@@ -164,6 +173,8 @@ def complete_attempt(
     event: dict[str, Any] = {"key": attempt.key}
     if error:
         event.update(type="task_failed", error=error, cause=cause)
+    elif attempt.token:
+        event.update(type="task_submitted", output=output)
     else:
         event.update(type="task_succeeded", output=output)
     return _transition(attempt.execution_id, event, guard)

@@ -21,6 +21,12 @@ from .errors import (
     PayloadTooLarge,
 )
 
+OPEN_ATTEMPT = [
+    TaskAttempt.Status.SCHEDULED,
+    TaskAttempt.Status.RUNNING,
+    TaskAttempt.Status.WAITING,
+]
+
 
 def _unsafe(protection: str) -> bool:
     """Whether a protection is switched off (``LEGATO_UNSAFE``): only the fault suite's
@@ -106,7 +112,7 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
             TaskAttempt.objects.filter(
                 execution=execution,
                 key=command["key"],
-                status__in=[TaskAttempt.Status.SCHEDULED, TaskAttempt.Status.RUNNING],
+                status__in=OPEN_ATTEMPT,
             ).update(status=TaskAttempt.Status.CANCELLED, finished_at=now, claim=None)
         elif kind == "finish":
             execution.status = command["status"]
@@ -114,6 +120,9 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
             execution.error = (command["error"] or "")[:256]
             execution.cause = command["cause"] or ""
             execution.stopped_at = now
+            if execution.parent_token:
+                child = execution.pk
+                transaction.on_commit(lambda child=child: dispatch.child_finished(child))
     if attempts:
         TaskAttempt.objects.bulk_create(attempts)
         if not attempts[0].pk:  # backends without RETURNING (older SQLite) leave pk unset
@@ -125,7 +134,8 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
     )
     summary = execution_summary(execution)
     payload = [e.as_dict() for e in events]
-    attempt_ids = [(a.pk, a.queue) for a in attempts]
+    # Activity tasks are not pushed anywhere: external workers poll for them.
+    attempt_ids = [(a.pk, a.queue) for a in attempts if not a.resource.startswith("activity:")]
     transaction.on_commit(lambda: dispatch.publish_attempts(attempt_ids))
     if wake_at:
         transaction.on_commit(lambda: dispatch.timers_scheduled(min(wake_at)))
@@ -143,6 +153,7 @@ def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -
         queue=command.get("queue") or "",
         attempt=command["attempt"],
         idempotency_key=f"{execution.pk}:{command['entry']}",
+        token=command.get("token"),
         input=command["input"],
         scheduled_at=now,
         published_at=now,

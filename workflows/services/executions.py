@@ -6,6 +6,7 @@ import secrets
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -27,6 +28,8 @@ def start_execution(
     name: str | None = None,
     user: Any = None,
     version: FlowVersion | None = None,
+    parent_id: Any = None,
+    parent_token: str = "",
 ) -> tuple[Execution, bool]:
     """Start an execution of a flow's latest version (or ``version``).
 
@@ -50,6 +53,8 @@ def start_execution(
                 started_at=now,
                 started_by=_user(user),
                 snapshot={},
+                parent_id=parent_id,
+                parent_token=parent_token,
             )
             step = engine.start(
                 version.parsed,
@@ -59,6 +64,8 @@ def start_execution(
                 execution_name=name,
                 state_machine_name=flow.name,
                 seed=secrets.randbits(32),
+                secret=secrets.token_hex(16),
+                max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
             )
             _persist(execution, step, now)
     except IntegrityError:

@@ -14,6 +14,7 @@ from ..models import (
     TaskAttempt,
     Timer,
 )
+from .callbacks import notify_parent
 from .core import _transition, _unsafe
 
 
@@ -40,10 +41,11 @@ class SweepReport:
     timers_fired: int = 0
     republished: int = 0
     reclaimed: int = 0
+    parents_notified: int = 0
 
     @property
     def total(self) -> int:
-        return self.timers_fired + self.republished + self.reclaimed
+        return self.timers_fired + self.republished + self.reclaimed + self.parents_notified
 
 
 def sweep(batch: int = 500) -> SweepReport:
@@ -60,9 +62,9 @@ def sweep(batch: int = 500) -> SweepReport:
         report.timers_fired += fire_timer(timer_id)
     stale = now - timedelta(seconds=settings.LEGATO["REPUBLISH_AFTER_SECONDS"])
     unclaimed = list(
-        TaskAttempt.objects.filter(
-            status=TaskAttempt.Status.SCHEDULED, published_at__lt=stale
-        ).values_list("pk", "queue")[:batch]
+        TaskAttempt.objects.filter(status=TaskAttempt.Status.SCHEDULED, published_at__lt=stale)
+        .exclude(resource__startswith="activity:")  # activity workers poll; nothing to push
+        .values_list("pk", "queue")[:batch]
     )
     for attempt_id, queue in unclaimed:
         updated = TaskAttempt.objects.filter(
@@ -74,16 +76,29 @@ def sweep(batch: int = 500) -> SweepReport:
     lost = list(
         TaskAttempt.objects.filter(
             status=TaskAttempt.Status.RUNNING, lease_until__lt=now
-        ).values_list("pk", "queue", "claim")[:batch]
+        ).values_list("pk", "queue", "claim", "resource")[:batch]
     )
-    for attempt_id, queue, claim in lost:
+    for attempt_id, queue, claim, resource in lost:
         updated = TaskAttempt.objects.filter(
             pk=attempt_id, status=TaskAttempt.Status.RUNNING, claim=claim
         ).update(status=TaskAttempt.Status.SCHEDULED, claim=None, published_at=now)
         if updated:
             report.reclaimed += 1
-            dispatch.publish_attempts([(attempt_id, queue)], republish=True)
+            if not resource.startswith("activity:"):
+                dispatch.publish_attempts([(attempt_id, queue)], republish=True)
+    report.parents_notified = _notify_waiting_parents(batch)
     return report
+
+
+def _notify_waiting_parents(batch: int) -> int:
+    """Children that ended while their parent still waits: the after-commit notification
+    was lost (a killed process, a flushed broker), so deliver it now."""
+    waiting = TaskAttempt.objects.filter(status=TaskAttempt.Status.WAITING).values("token")
+    children = Execution.objects.filter(parent_token__in=waiting).exclude(status="RUNNING")
+    notified = 0
+    for child_id in list(children.values_list("pk", flat=True)[:batch]):
+        notified += notify_parent(str(child_id))
+    return notified
 
 
 def next_timer_at() -> datetime | None:

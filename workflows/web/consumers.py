@@ -59,8 +59,14 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         await self._relay(message)
 
     async def legato_logs(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "logs", "attempt": message["attempt"],
-                              "state": message["state"], "lines": message["lines"]})
+        await self.send_json(
+            {
+                "type": "logs",
+                "attempt": message["attempt"],
+                "state": message["state"],
+                "lines": message["lines"],
+            }
+        )
 
     async def _relay(self, message: dict[str, Any]) -> None:
         events = [e for e in message["events"] if e["seq"] > self.last_seq]

@@ -1,0 +1,214 @@
+"""Callback tasks: .waitForTaskToken, activities, and child executions (flow:)."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
+
+from workflows import services, tasks
+from workflows.models import Execution, TaskAttempt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def deliver(broker):
+    while published := broker.take():
+        for attempt_id in published:
+            tasks.run_attempt(attempt_id)
+
+
+def approval_flow(**extra):
+    return {
+        "StartAt": "Approve",
+        "States": {
+            "Approve": {
+                "Type": "Task",
+                "Resource": "builtin:echo.waitForTaskToken",
+                "Parameters": {"token.$": "$$.Task.Token", "order.$": "$.order"},
+                "End": True,
+                **extra,
+            }
+        },
+    }
+
+
+def test_a_wait_for_task_token_task_waits_after_its_handler_returns(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(approval_flow()), {"order": 7})
+    deliver(broker)
+    execution.refresh_from_db()
+    attempt = TaskAttempt.objects.get(execution=execution)
+    assert (execution.status, attempt.status) == ("RUNNING", "WAITING")
+    assert attempt.output["token"] == attempt.token
+    assert "TaskSubmitted" in [e.type for e in execution.events.all()]
+
+
+def test_completing_the_token_succeeds_the_task_with_the_given_output(make_flow, broker, api):
+    execution, _ = services.start_execution(make_flow(approval_flow()), {"order": 7})
+    deliver(broker)
+    token = TaskAttempt.objects.get(execution=execution).token
+    response = api.post(
+        f"/api/v1/task-tokens/{token}/success/", {"output": {"ok": True}}, format="json"
+    )
+    execution.refresh_from_db()
+    assert response.status_code == 200
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"ok": True})
+
+
+def test_failing_the_token_fails_the_task_with_the_given_error(make_flow, broker, api):
+    execution, _ = services.start_execution(make_flow(approval_flow()), {"order": 7})
+    deliver(broker)
+    token = TaskAttempt.objects.get(execution=execution).token
+    api.post(
+        f"/api/v1/task-tokens/{token}/failure/",
+        {"error": "Approval.Rejected", "cause": "no"},
+        format="json",
+    )
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "Approval.Rejected")
+
+
+def test_a_token_completes_only_once(make_flow, broker, api):
+    execution, _ = services.start_execution(make_flow(approval_flow()), {"order": 7})
+    deliver(broker)
+    token = TaskAttempt.objects.get(execution=execution).token
+    api.post(f"/api/v1/task-tokens/{token}/success/", {"output": 1}, format="json")
+    again = api.post(f"/api/v1/task-tokens/{token}/success/", {"output": 2}, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "TaskTimedOut"
+
+
+def test_an_unknown_token_is_a_404(api):
+    response = api.post("/api/v1/task-tokens/nope/success/", {"output": 1}, format="json")
+    assert response.status_code == 404
+
+
+def test_a_token_of_a_stopped_execution_is_refused(make_flow, broker, api):
+    execution, _ = services.start_execution(make_flow(approval_flow()), {"order": 7})
+    deliver(broker)
+    token = TaskAttempt.objects.get(execution=execution).token
+    services.stop_execution(execution.pk)
+    response = api.post(f"/api/v1/task-tokens/{token}/success/", {"output": 1}, format="json")
+    assert response.status_code == 409
+
+
+def test_a_token_heartbeat_keeps_a_heartbeat_task_alive(make_flow, broker, api):
+    from workflows.models import Timer
+
+    definition = approval_flow(HeartbeatSeconds=60)
+    execution, _ = services.start_execution(make_flow(definition), {"order": 7})
+    deliver(broker)
+    token = TaskAttempt.objects.get(execution=execution).token
+    before = Timer.objects.filter(execution=execution, kind="heartbeat_timeout").count()
+    assert api.post(f"/api/v1/task-tokens/{token}/heartbeat/").status_code == 200
+    after = Timer.objects.filter(execution=execution, kind="heartbeat_timeout").count()
+    assert after == before + 1
+
+
+ACTIVITY = {
+    "StartAt": "Review",
+    "States": {"Review": {"Type": "Task", "Resource": "activity:review", "End": True}},
+}
+
+
+def poll(token_key, path):
+    async def go():
+        return await AsyncClient().get(path, headers={"Authorization": f"Token {token_key}"})
+
+    return async_to_sync(go)()
+
+
+def test_an_activity_task_is_handed_to_a_polling_worker(make_flow, broker, user):
+    from rest_framework.authtoken.models import Token
+
+    execution, _ = services.start_execution(make_flow(ACTIVITY), {"doc": "a.pdf"})
+    assert broker.published == []  # nothing for Celery: external workers poll
+    key = Token.objects.create(user=user).key
+    response = poll(key, "/api/v1/activities/review/poll?wait=0")
+    body = json.loads(response.content)
+    assert body["input"] == {"doc": "a.pdf"}
+    services.complete_token(body["taskToken"], output={"approved": True})
+    execution.refresh_from_db()
+    assert execution.output == {"approved": True}
+
+
+def test_polling_an_idle_activity_answers_204(user):
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.create(user=user).key
+    assert poll(key, "/api/v1/activities/nothing/poll?wait=0").status_code == 204
+
+
+def test_polling_without_credentials_is_a_401(db):
+    async def go():
+        return await AsyncClient().get("/api/v1/activities/review/poll?wait=0")
+
+    assert async_to_sync(go)().status_code == 401
+
+
+CHILD = {
+    "StartAt": "Double",
+    "States": {
+        "Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, $.n)"}, "End": True}
+    },
+}
+FAILING_CHILD = {
+    "StartAt": "Boom",
+    "States": {"Boom": {"Type": "Fail", "Error": "Child.Broke", "Cause": "on purpose"}},
+}
+
+
+def parent(resource):
+    return {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": resource, "End": True}},
+    }
+
+
+def test_a_sync_child_execution_returns_its_output_to_the_parent(make_flow, broker):
+    make_flow(CHILD, name="doubler")
+    execution, _ = services.start_execution(
+        make_flow(parent("flow:doubler.sync"), name="caller"), {"n": 21}
+    )
+    deliver(broker)
+    services.sweep()  # in tests the after-commit notification has no broker to go to
+    execution.refresh_from_db()
+    child = Execution.objects.get(parent=execution)
+    assert (child.status, execution.status, execution.output) == (
+        "SUCCEEDED",
+        "SUCCEEDED",
+        {"n": 42},
+    )
+
+
+def test_a_failing_sync_child_fails_the_parent_task_with_its_error(make_flow, broker):
+    make_flow(FAILING_CHILD, name="breaker")
+    execution, _ = services.start_execution(
+        make_flow(parent("flow:breaker.sync"), name="caller"), {}
+    )
+    deliver(broker)
+    services.sweep()
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "Child.Broke")
+
+
+def test_an_async_child_execution_lets_the_parent_go_on_at_once(make_flow, broker):
+    make_flow(CHILD, name="doubler")
+    execution, _ = services.start_execution(
+        make_flow(parent("flow:doubler"), name="caller"), {"n": 1}
+    )
+    deliver(broker)
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output["ExecutionId"] == str(Execution.objects.get(parent=execution).pk)
+
+
+def test_a_redelivered_flow_task_does_not_start_a_second_child(make_flow, broker):
+    from workflows.services.callbacks import start_child_execution
+
+    make_flow(CHILD, name="doubler")
+    caller = make_flow(parent("flow:doubler.sync"), name="caller")
+    execution, _ = services.start_execution(caller, {"n": 1})
+    first = start_child_execution(str(execution.pk), "doubler", {"n": 1}, "key-1", None)
+    second = start_child_execution(str(execution.pk), "doubler", {"n": 1}, "key-1", None)
+    assert first.pk == second.pk

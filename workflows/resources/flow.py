@@ -1,0 +1,36 @@
+"""``flow:<name>`` (start a child execution and go on) and ``flow:<name>.sync`` (wait for it).
+
+The child's failure is the parent step's error (its error name and cause), so Retry and
+Catch on the parent Task handle it like any other task failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import TaskContext, TaskError
+
+
+def run_child(flow_name: str, payload: Any, context: TaskContext) -> dict[str, Any]:
+    from ..services import ServiceError
+    from ..services.callbacks import start_child_execution
+
+    try:
+        child = start_child_execution(
+            context.execution_id, flow_name, payload, context.idempotency_key, context.task_token
+        )
+    except ServiceError as exc:
+        raise TaskError("Legato.ChildExecutionNotStarted", exc.message) from exc
+    return {
+        "ExecutionId": str(child.pk),
+        "ExecutionName": child.name,
+        "Flow": flow_name,
+        "StartDate": child.started_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def resolve(resource: str) -> Any:
+    name = resource.removeprefix("flow:").removesuffix(".sync")
+    if not name:
+        return None
+    return lambda payload, context: run_child(name, payload, context)
