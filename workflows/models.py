@@ -75,6 +75,20 @@ class FlowVersion(models.Model):
         return definition_of(self.pk)
 
 
+def definition_for(execution: Execution) -> dict[str, Any]:
+    """What an execution runs: its version's definition, or for a Distributed Map
+    iteration the processor inside it."""
+    return _scoped_definition(execution.version_id, execution.scope)
+
+
+@lru_cache(maxsize=1024)
+def _scoped_definition(version_id: int, scope: str) -> dict[str, Any]:
+    from .engine import sub_machine
+
+    definition = definition_of(version_id)
+    return sub_machine(definition, scope) if scope else definition
+
+
 @lru_cache(maxsize=1024)
 def definition_of(version_id: int) -> dict[str, Any]:
     """The parsed definition of a version, cached: versions never change."""
@@ -121,6 +135,12 @@ class Execution(models.Model):
         on_delete=models.SET_NULL,
         related_name="children",
         help_text="The execution whose Task (flow:…) started this one.",
+    )
+    scope = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="For a Distributed Map iteration: the pointer of the processor it runs.",
     )
     parent_token = models.CharField(
         max_length=100,
@@ -227,6 +247,9 @@ class TaskAttempt(models.Model):
     queue = models.CharField(max_length=64, blank=True, default="")
     attempt = models.PositiveIntegerField(default=1)
     idempotency_key = models.CharField(max_length=200)
+    item_index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The Map item a Distributed Map run is for."
+    )
     token = models.CharField(
         max_length=100,
         null=True,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import engine
+from .engine.distributed import MAP_RESOURCE
 from .resources import TaskContext, invoke
 
 
@@ -64,10 +65,22 @@ def run(
     events = list(step.events)
     timers: list[tuple[datetime, str]] = []
     running: dict[Future[dict[str, Any]], str] = {}
+    child_results: dict[str, Any] = {}  # Distributed Map runs by "entry#index"
+    gathers: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flow-run") as pool:
         while True:
             for command in step.commands:
-                if command["type"] == "run_task":
+                if command["type"] == "run_task" and command["resource"].startswith(MAP_RESOURCE):
+                    child = engine.sub_machine(
+                        definition, command["resource"].removeprefix(MAP_RESOURCE)
+                    )
+                    future = pool.submit(
+                        _child_run, child, command["input"], name, command["entry"], child_results
+                    )
+                    running[future] = command["key"]
+                elif command["type"] == "gather_results":
+                    gathers.append(command)
+                elif command["type"] == "run_task":
                     context = TaskContext(
                         execution_id,
                         command["state"],
@@ -84,7 +97,10 @@ def run(
                 for future in running:
                     future.cancel()
                 return Outcome(snap["status"], snap["output"], snap["error"], snap["cause"], events)
-            event = _next_event(running, timers)
+            if gathers:
+                event = _gathered(gathers.pop(0), child_results)
+            else:
+                event = _next_event(running, timers)
             step = engine.advance(definition, step.snapshot, event, _now())
             events.extend(step.events)
 
@@ -113,6 +129,30 @@ def _next_event(
             # A .waitForTaskToken task completes with what its handler returned: there is
             # no server here for anyone to call back.
             return {"type": "task_succeeded", "key": key, "output": result["output"]}
+
+
+def _child_run(
+    child: dict[str, Any], payload: Any, name: str, entry: str, results: dict[str, Any]
+) -> dict[str, Any]:
+    """A Distributed Map iteration, run as a nested local execution."""
+    outcome = run(child, payload, name=f"{name}-child", max_workers=2)
+    if outcome.status == engine.SUCCEEDED:
+        results[entry] = {"output": outcome.output}
+        return {"output": None}
+    results[entry] = {"error": outcome.error, "cause": outcome.cause}
+    return {"error": outcome.error or "States.TaskFailed", "cause": outcome.cause or ""}
+
+
+def _gathered(command: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    ordered = []
+    for index in range(command["total"]):
+        result = results.get(f"{command['entry']}#{index}", {})
+        ordered.append(
+            result["output"]
+            if "output" in result
+            else {"Error": result.get("error"), "Cause": result.get("cause")}
+        )
+    return {"type": "map_gathered", "frame": command["frame"], "results": ordered}
 
 
 def _invoke(resource: str, payload: Any, context: TaskContext) -> dict[str, Any]:

@@ -57,6 +57,9 @@ CASES = load_cases()
 PENDING = load_pending()
 
 
+MAP_RESOURCE = "legato:map:"
+
+
 class Driver:
     """Runs one case to completion in virtual time."""
 
@@ -70,14 +73,20 @@ class Driver:
         self.tasks: list[dict[str, Any]] = []  # outstanding run_task commands, in issue order
         self.timers: list[tuple[datetime, int, str]] = []
         self.issued = 0
+        self.child_results: dict[str, Any] = {}  # "entry#index" -> output or error
+        self.gathers: list[dict[str, Any]] = []
 
     def take(self, step: engine.Step) -> None:
         self.snapshot = json.loads(json.dumps(step.snapshot))
         self.events.extend(json.loads(json.dumps(step.events)))
         for command in json.loads(json.dumps(step.commands)):
             kind = command["type"]
-            if kind == "run_task":
+            if kind == "run_task" and command["resource"].startswith(MAP_RESOURCE):
+                self.tasks.append({**command, "_answer": self.child_run(command)})
+            elif kind == "run_task":
                 self.tasks.append(command)
+            elif kind == "gather_results":
+                self.gathers.append(command)
             elif kind == "start_timer":
                 self.issued += 1
                 fire_at = engine.parse_iso(command["fire_at"])
@@ -121,7 +130,12 @@ class Driver:
             if self.snapshot["status"] != "RUNNING":
                 return self
             fresh = [command for command in self.tasks if "_answer" not in command]
-            if fresh:
+            finished_children = [c for c in self.tasks if c["resource"].startswith(MAP_RESOURCE)]
+            if self.gathers:
+                self.gather(self.gathers.pop(0))
+            elif finished_children:
+                self.finish_child(finished_children[0])
+            elif fresh:
                 self.answer(fresh[0])
             elif self.timers:
                 self.timers.sort()
@@ -131,6 +145,38 @@ class Driver:
             else:
                 raise AssertionError("the execution is stuck: no task to answer and no timer")
         raise AssertionError(f"no result after {MAX_STEPS} steps")
+
+    def child_run(self, command: dict[str, Any]) -> dict[str, Any]:
+        """A Distributed Map iteration: its processor runs as a child execution."""
+        pointer = command["resource"].removeprefix(MAP_RESOURCE)
+        child = Driver({"definition": engine.sub_machine(self.definition, pointer),
+                        "tasks": self.script})
+        child.calls = self.calls
+        child.now = self.now
+        child.run(command["input"])
+        snap = child.snapshot
+        if snap["status"] == "SUCCEEDED":
+            result: dict[str, Any] = {"output": snap["output"]}
+        else:
+            result = {"error": snap["error"], "cause": snap["cause"]}
+        self.child_results[command["entry"]] = result
+        return result
+
+    def finish_child(self, command: dict[str, Any]) -> None:
+        self.tasks = [t for t in self.tasks if t["key"] != command["key"]]
+        result = command["_answer"]
+        if "error" in result:
+            self.send({"type": "task_failed", "key": command["key"], **result})
+        else:
+            self.send({"type": "task_succeeded", "key": command["key"], "output": None})
+
+    def gather(self, command: dict[str, Any]) -> None:
+        results = []
+        for index in range(command["total"]):
+            result = self.child_results.get(f"{command['entry']}#{index}", {})
+            results.append(result["output"] if "output" in result else
+                           {"Error": result.get("error"), "Cause": result.get("cause")})
+        self.send({"type": "map_gathered", "frame": command["frame"], "results": results})
 
     def answer(self, command: dict[str, Any]) -> None:
         """A worker takes the task, then answers at once or (``timeout``) never."""

@@ -212,3 +212,49 @@ def test_a_redelivered_flow_task_does_not_start_a_second_child(make_flow, broker
     first = start_child_execution(str(execution.pk), "doubler", {"n": 1}, "key-1", None)
     second = start_child_execution(str(execution.pk), "doubler", {"n": 1}, "key-1", None)
     assert first.pk == second.pk
+
+
+DISTRIBUTED = {"StartAt": "Fan", "States": {"Fan": {
+    "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "End": True,
+    "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Work", "States": {"Work": {
+            "Type": "Task", "Resource": "builtin:echo",
+            "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}}}}}}
+
+
+def run_everything(broker):
+    for _ in range(50):
+        deliver(broker)
+        services.sweep()
+        if not broker.published:
+            return
+
+
+def test_a_distributed_map_runs_each_item_as_a_child_execution(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(DISTRIBUTED),
+                                            {"items": [{"n": 1}, {"n": 2}, {"n": 3}]})
+    run_everything(broker)
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == [{"doubled": 2}, {"doubled": 4}, {"doubled": 6}]
+    assert Execution.objects.filter(parent=execution).count() == 3
+
+
+def test_distributed_map_children_run_only_the_processor(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(DISTRIBUTED), {"items": [{"n": 5}]})
+    run_everything(broker)
+    child = Execution.objects.get(parent=execution)
+    assert [e.state for e in child.events.all() if e.state] == ["Work"] * len(
+        [e for e in child.events.all() if e.state])
+
+
+def test_stopping_a_distributed_map_stops_its_running_children(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(DISTRIBUTED),
+                                            {"items": [{"n": 1}, {"n": 2}]})
+    for attempt_id in broker.take():  # start the children, but do not run their tasks
+        tasks.run_attempt(attempt_id)
+    broker.take()
+    services.stop_execution(execution.pk)
+    statuses = set(Execution.objects.filter(parent=execution).values_list("status", flat=True))
+    assert statuses == {"ABORTED"}

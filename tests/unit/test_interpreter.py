@@ -387,3 +387,38 @@ def test_start_at_another_state_re_runs_from_there():
     )
     step = engine.start(definition, {}, now=T0, start_at="B")
     assert step.snapshot["output"] == "b"
+
+
+def test_an_event_that_changes_nothing_is_marked_stale():
+    run = Run(machine({"T": {"Type": "Task", "Resource": "r", "End": True}}))
+    run.start()
+    step = engine.advance(
+        run.definition, run.snapshot, {"type": "task_succeeded", "key": "t9"}, run.now
+    )
+    assert step.stale
+
+
+def test_an_event_that_only_changes_the_snapshot_is_not_stale():
+    run = Run(
+        machine(
+            {
+                "M": {
+                    "Type": "Map",
+                    "End": True,
+                    "ItemProcessor": {
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": "r", "End": True}},
+                    },
+                }
+            }
+        )
+    )
+    run.start([1, 2])
+    first = next(c for c in run.commands if c["type"] == "run_task")
+    step = engine.advance(
+        run.definition,
+        run.snapshot,
+        {"type": "task_succeeded", "key": first["key"], "output": 1},
+        run.now,
+    )
+    assert not step.stale

@@ -7,7 +7,7 @@ a database, the network or a clock.
 
 from __future__ import annotations
 
-from .definition import Source, SourceError, parse
+from .definition import Source, SourceError, parse, sub_machine
 from .errors import StatesError
 from .graph import build as build_graph
 from .interpreter import (
@@ -42,5 +42,6 @@ __all__ = [
     "parse",
     "parse_iso",
     "start",
+    "sub_machine",
     "validate",
 ]

@@ -173,3 +173,17 @@ def position(source: Source, pointer: str) -> tuple[int | None, int | None]:
         if not pointer:
             return (None, None)
         pointer = pointer.rsplit("/", 1)[0]
+
+
+def sub_machine(definition: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """The machine at ``pointer`` (a Map's ItemProcessor, a Parallel branch) as a definition
+    of its own, for running it as a child execution (Distributed Map)."""
+    machine: Any = definition
+    for raw in pointer.split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        machine = machine[int(token)] if isinstance(machine, list) else machine[token]
+    child = {"StartAt": machine["StartAt"], "States": machine["States"]}
+    language = machine.get("QueryLanguage") or definition.get("QueryLanguage")
+    if language:
+        child["QueryLanguage"] = language
+    return child

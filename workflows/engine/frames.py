@@ -31,6 +31,8 @@ class Step:
     snapshot: dict[str, Any]
     events: list[dict[str, Any]] = field(default_factory=list)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    # True when the event changed nothing (a late or duplicate delivery): nothing to save.
+    stale: bool = False
 
     @property
     def finished(self) -> bool:
@@ -257,7 +259,7 @@ class FramesMixin:
         snap = self.snapshot
         snap.update(status=status, output=output, error=error, cause=cause)
         for key, pending in snap["pending"].items():
-            if pending["kind"] == "task":
+            if pending["kind"] in ("task", "iteration"):
                 self.command("cancel_task", key=key)
         snap["pending"] = {}
         snap["frames"] = {"": snap["frames"].get("", {"scope": {}})}

@@ -18,8 +18,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from .distributed import DistributedMixin
 from .frames import ABORTED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, Step, iso, parse_iso
-from .scopes import ScopesMixin
 from .states import StatesMixin
 
 SNAPSHOT_VERSION = 2
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 
-class _Run(StatesMixin, ScopesMixin):
+class _Run(StatesMixin, DistributedMixin):
     """One interpreter step over a mutable snapshot."""
 
 
@@ -104,12 +104,15 @@ def advance(
     """
     run = _Run(definition, snapshot, now)
     if snapshot["status"] != RUNNING:
+        run.step.stale = True
         return run.step
     kind = event["type"]
     if kind == "stop":
         run.stop(event.get("error"), event.get("cause"))
     elif kind == "timer_fired":
         run.timer_fired(event["key"])
+    elif kind == "map_gathered":
+        run.map_gathered(event["frame"], event["results"])
     elif kind in (
         "task_started",
         "task_submitted",

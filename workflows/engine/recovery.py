@@ -94,7 +94,11 @@ class RecoveryMixin(DataflowMixin):
 
     def task_event(self, kind: str, event: dict[str, Any]) -> None:
         pending = self.snapshot["pending"].get(event["key"])
+        if pending is not None and pending["kind"] == "iteration":
+            self.iteration_event(kind, event, pending)  # type: ignore[attr-defined]
+            return
         if pending is None or pending["kind"] != "task":
+            self.step.stale = True
             return
         frame_id = pending["frame"]
         frame = self.frame(frame_id)
@@ -123,6 +127,8 @@ class RecoveryMixin(DataflowMixin):
                     "heartbeat_timeout",
                     self.now + timedelta(seconds=frame["heartbeat_seconds"]),
                 )
+            else:
+                self.step.stale = True
             return
         self.close_task(frame)
         if kind == "task_succeeded":
@@ -252,6 +258,7 @@ class RecoveryMixin(DataflowMixin):
     def timer_fired(self, key: str) -> None:
         pending = self.snapshot["pending"].pop(key, None)
         if pending is None:
+            self.step.stale = True
             return
         frame_id, kind = pending["frame"], pending["kind"]
         if kind == "execution_timeout":

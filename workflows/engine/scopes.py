@@ -18,6 +18,7 @@ from .frames import child_id
 from .recovery import RecoveryMixin
 
 EXCEED_TOLERATED = "States.ExceedToleratedFailureThreshold"
+MAX_DISTRIBUTED_CONCURRENCY = 1000
 Next = tuple[str | None, Any]
 
 
@@ -54,7 +55,14 @@ class ScopesMixin(RecoveryMixin):
         batches = self._batches(frame_id, frame, state, items)
         total = len(batches) if batches is not None else len(items)
         limit = self._int_field(frame_id, frame, state, "MaxConcurrency", 0) or total
+        config = state.get(processor, {}).get("ProcessorConfig") or {}
+        distributed = config.get("Mode") == "DISTRIBUTED"
+        if distributed:
+            # Every running iteration is a child execution and a pending task here.
+            limit = min(limit, MAX_DISTRIBUTED_CONCURRENCY)
         self.emit("MapStateStarted", frame["state"], "running", {"length": total}, frame_id)
+        if distributed:
+            self.emit("MapRunStarted", frame["state"], None, {"length": total}, frame_id)
         frame["children"] = {
             "kind": "map",
             "total": total,
@@ -62,7 +70,8 @@ class ScopesMixin(RecoveryMixin):
             "failed": 0,
             "active": 0,
             "next": 0,
-            "results": [None] * total,
+            "results": None if distributed else [None] * total,
+            "distributed": distributed,
             "launching": False,
             "limit": max(limit, 1),
             "tolerance": self._tolerance(frame_id, frame, state),
@@ -220,7 +229,8 @@ class ScopesMixin(RecoveryMixin):
             index = children["next"]
             children["next"] += 1
             data = self._iteration_input(frame_id, frame, state, index)
-            self.start_child(frame_id, frame, index, children["pointer"], data)
+            start = self.start_run if children["distributed"] else self.start_child  # type: ignore[attr-defined]
+            start(frame_id, frame, index, children["pointer"], data)
         children["launching"] = False
 
     def children_settled(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
@@ -234,6 +244,8 @@ class ScopesMixin(RecoveryMixin):
             raise StatesError(failure["error"], failure["cause"])
         if children["done"] < children["total"]:
             return None, None
+        if children.get("distributed") and not children.get("gathered"):
+            return self.gather(frame_id, frame, state)  # type: ignore[attr-defined]
         results = children["results"]
         del frame["children"]
         if state["Type"] == "Map":
@@ -248,12 +260,20 @@ class ScopesMixin(RecoveryMixin):
         return parent_id, parent, self.states(parent_id)[parent["state"]], child["scope"]["index"]
 
     def child_finished(self, cid: str, output: Any) -> None:
-        parent_id, parent, state, index = self._parent_of(cid)
+        self.iteration_done(*self._parent_of(cid), output)
+
+    def child_failed(self, cid: str, error: str | None, cause: str | None) -> None:
+        self.iteration_failed(*self._parent_of(cid), error, cause)
+
+    def iteration_done(
+        self, parent_id: str, parent: dict[str, Any], state: dict[str, Any], index: int, output: Any
+    ) -> None:
         children = parent["children"]
-        children["results"][index] = output
+        if children["results"] is not None:
+            children["results"][index] = output
         children["active"] -= 1
         children["done"] += 1
-        if children["kind"] == "map":
+        if children["kind"] == "map" and not children["distributed"]:
             self.emit(
                 "MapIterationSucceeded",
                 parent["state"],
@@ -264,8 +284,15 @@ class ScopesMixin(RecoveryMixin):
         if not children["launching"]:
             self.resume(parent_id, parent, state)
 
-    def child_failed(self, cid: str, error: str | None, cause: str | None) -> None:
-        parent_id, parent, state, index = self._parent_of(cid)
+    def iteration_failed(
+        self,
+        parent_id: str,
+        parent: dict[str, Any],
+        state: dict[str, Any],
+        index: int,
+        error: str | None,
+        cause: str | None,
+    ) -> None:
         children = parent["children"]
         children["active"] -= 1
         error = error or errors.BRANCH_FAILED
@@ -279,7 +306,8 @@ class ScopesMixin(RecoveryMixin):
             )
             children["failed"] += 1
             if self._tolerated(children):
-                children["results"][index] = {"Error": error, "Cause": cause}
+                if children["results"] is not None:
+                    children["results"][index] = {"Error": error, "Cause": cause}
                 children["done"] += 1
                 if not children["launching"]:
                     self.resume(parent_id, parent, state)
@@ -322,6 +350,10 @@ class ScopesMixin(RecoveryMixin):
 
     def abort_children(self, parent_id: str) -> None:
         """Abort every running descendant: drop its tasks and timers, forget its frames."""
+        for key, pending in list(self.snapshot["pending"].items()):
+            if pending["frame"] == parent_id and pending["kind"] == "iteration":
+                del self.snapshot["pending"][key]
+                self.command("cancel_task", key=key)
         frames = self.snapshot["frames"]
         for cid in [c for c, f in frames.items() if f["scope"].get("parent") == parent_id]:
             self.abort_children(cid)

@@ -68,7 +68,7 @@ def resolve(resource: str) -> Handler | None:
         from . import python
 
         found = python.resolve(resource.removeprefix("python:"))
-    elif found is None and resource.startswith("flow:"):
+    elif found is None and resource.startswith(("flow:", "legato:map:")):
         from . import flow
 
         found = flow.resolve(resource)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine.distributed import MAP_RESOURCE
 from . import TaskContext, TaskError
 
 
@@ -29,7 +30,19 @@ def run_child(flow_name: str, payload: Any, context: TaskContext) -> dict[str, A
     }
 
 
+def run_map_iteration(pointer: str, payload: Any, context: TaskContext) -> dict[str, Any]:
+    from ..services.callbacks import start_map_run
+
+    child = start_map_run(
+        context.execution_id, pointer, payload, context.idempotency_key, context.task_token or ""
+    )
+    return {"ExecutionId": str(child.pk)}
+
+
 def resolve(resource: str) -> Any:
+    if resource.startswith(MAP_RESOURCE):
+        pointer = resource.removeprefix(MAP_RESOURCE)
+        return lambda payload, context: run_map_iteration(pointer, payload, context)
     name = resource.removeprefix("flow:").removesuffix(".sync")
     if not name:
         return None

@@ -16,7 +16,7 @@ from ..models import (
     Execution,
     StepLog,
     TaskAttempt,
-    definition_of,
+    definition_for,
 )
 from .core import _check_payload, _locked, _persist, _transition, _unsafe
 from .errors import (
@@ -67,7 +67,7 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
             update_fields=["status", "claim", "claimed_by", "claims", "started_at", "lease_until"]
         )
         step = engine.advance(
-            definition_of(execution.version_id),
+            definition_for(execution),
             execution.snapshot,
             {"type": "task_started", "key": attempt.key},
             now,

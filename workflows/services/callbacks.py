@@ -167,3 +167,24 @@ def notify_parent(execution_id: str) -> bool:
     except ServiceError:
         return False  # the parent stopped waiting (stopped, timed out): nothing to do
     return True
+
+
+def start_map_run(parent_id: str, pointer: str, payload: Any, key: str, token: str) -> Execution:
+    """Start (once) the child execution of one Distributed Map iteration."""
+    from .executions import start_execution
+
+    parent = Execution.objects.select_related("flow", "version").get(pk=parent_id)
+    name = "map-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    existing = Execution.objects.filter(flow=parent.flow, name=name).first()
+    if existing is not None:
+        return existing
+    execution, _ = start_execution(
+        parent.flow,
+        payload,
+        name,
+        version=parent.version,
+        parent_id=parent.pk,
+        parent_token=token,
+        scope=pointer,
+    )
+    return execution

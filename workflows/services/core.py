@@ -15,7 +15,7 @@ from ..models import (
     Execution,
     TaskAttempt,
     Timer,
-    definition_of,
+    definition_for,
 )
 from .errors import (
     PayloadTooLarge,
@@ -72,8 +72,8 @@ def _transition(execution_id: Any, event: dict[str, Any], guard: Any = None) -> 
             return False
         if guard is not None and not guard(execution):
             return False
-        step = engine.advance(definition_of(execution.version_id), execution.snapshot, event, now)
-        if not step.events and not step.commands:
+        step = engine.advance(definition_for(execution), execution.snapshot, event, now)
+        if step.stale:
             return False
         _persist(execution, step, now)
     return True
@@ -128,6 +128,7 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
         if not attempts[0].pk:  # backends without RETURNING (older SQLite) leave pk unset
             keys = [a.key for a in attempts]
             attempts = list(TaskAttempt.objects.filter(execution=execution, key__in=keys))
+    cancelled_keys = [c["key"] for c in step.commands if c["type"] == "cancel_task"]
     execution.snapshot = step.snapshot
     execution.save(
         update_fields=["snapshot", "next_seq", "status", "output", "error", "cause", "stopped_at"]
@@ -142,6 +143,48 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
     transaction.on_commit(
         lambda: broadcast.events_recorded(str(execution.pk), execution.flow.name, payload, summary)
     )
+    if cancelled_keys:
+        _stop_children_after_commit(execution, cancelled_keys)
+    for command in step.commands:
+        if command["type"] == "gather_results":
+            _answer_gather(execution, command, now)
+
+
+def _stop_children_after_commit(execution: Execution, keys: list[str]) -> None:
+    """A cancelled flow:….sync task or Distributed Map run takes its child with it."""
+    tokens = list(
+        TaskAttempt.objects.filter(execution=execution, key__in=keys)
+        .exclude(token=None)
+        .values_list("token", flat=True)
+    )
+    if not tokens:
+        return
+
+    def stop_children() -> None:
+        from .executions import stop_execution
+
+        children = Execution.objects.filter(parent_token__in=tokens, status="RUNNING")
+        for child_id in children.values_list("pk", flat=True):
+            stop_execution(child_id, "Legato.ParentStopped", "The parent's task was cancelled")
+
+    transaction.on_commit(stop_children)
+
+
+def _answer_gather(execution: Execution, command: dict[str, Any], now: datetime) -> None:
+    """Give a Distributed Map its results, read from its runs, in the same transaction."""
+    prefix = f"{execution.pk}:{command['entry']}#"
+    results: list[Any] = [None] * command["total"]
+    runs = TaskAttempt.objects.filter(
+        execution=execution, idempotency_key__startswith=prefix
+    ).values_list("item_index", "status", "output", "error", "cause")
+    for index, status, output, error, cause in runs:
+        if index is not None and index < len(results):
+            failed = status == TaskAttempt.Status.FAILED
+            results[index] = {"Error": error, "Cause": cause} if failed else output
+    event = {"type": "map_gathered", "frame": command["frame"], "results": results}
+    _persist(
+        execution, engine.advance(definition_for(execution), execution.snapshot, event, now), now
+    )
 
 
 def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -> TaskAttempt:
@@ -154,6 +197,7 @@ def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -
         attempt=command["attempt"],
         idempotency_key=f"{execution.pk}:{command['entry']}",
         token=command.get("token"),
+        item_index=command.get("index"),
         input=command["input"],
         scheduled_at=now,
         published_at=now,

@@ -15,6 +15,7 @@ from ..models import (
     Execution,
     Flow,
     FlowVersion,
+    definition_for,
 )
 from .core import _check_payload, _persist, _transition, _user
 from .errors import (
@@ -30,6 +31,7 @@ def start_execution(
     version: FlowVersion | None = None,
     parent_id: Any = None,
     parent_token: str = "",
+    scope: str = "",
 ) -> tuple[Execution, bool]:
     """Start an execution of a flow's latest version (or ``version``).
 
@@ -55,9 +57,10 @@ def start_execution(
                 snapshot={},
                 parent_id=parent_id,
                 parent_token=parent_token,
+                scope=scope,
             )
             step = engine.start(
-                version.parsed,
+                definition_for(execution),
                 input,
                 now=now,
                 execution_id=str(execution.id),
