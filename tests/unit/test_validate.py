@@ -368,3 +368,20 @@ def test_a_comparison_operand_of_the_wrong_type_is_rejected():
         }
     )
     assert "INVALID_OPERAND" in rules(result)
+
+
+def test_an_item_reader_with_an_unknown_resource_is_reported():
+    result = validate(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "End": True,
+                    "ItemReader": {"Resource": "arn:aws:states:::dynamodb:scan"},
+                    "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}},
+                }
+            },
+        }
+    )
+    assert "ITEMREADER_RESOURCE" in rules(result)

@@ -19,6 +19,13 @@ from .fields import (
     RETRIER,
 )
 
+READERS = {
+    "legato:payload",
+    "legato:file",
+    "arn:aws:states:::s3:getObject",
+    "arn:aws:states:::s3:listObjectsV2",
+}
+WRITERS = {"legato:file", "arn:aws:states:::s3:putObject"}
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
 
 
@@ -617,14 +624,20 @@ class StateChecks:
                             f"field {field_name!r} is not valid in an ItemBatcher",
                             join_pointer(join_pointer(ptr, "ItemBatcher"), field_name),
                         )
-        for unsupported in ("ItemReader", "ResultWriter"):
-            if unsupported in state:
+        for block, resources in (("ItemReader", READERS), ("ResultWriter", WRITERS)):
+            value = state.get(block)
+            if block not in state:
+                continue
+            bptr = join_pointer(ptr, block)
+            if not isinstance(value, dict) or value.get("Resource") not in resources:
                 self.report(
                     "UNSUPPORTED_FEATURE",
-                    f"{unsupported.upper()}_NOT_YET_SUPPORTED",
-                    f"{unsupported} is not supported yet by this Legato version",
-                    join_pointer(ptr, unsupported),
+                    f"{block.upper()}_RESOURCE",
+                    f"{block}.Resource must be one of {', '.join(sorted(resources))}",
+                    join_pointer(bptr, "Resource") if isinstance(value, dict) else bptr,
                 )
+            elif language == "JSONPath" and "Parameters" in value:
+                self.template(value["Parameters"], join_pointer(bptr, "Parameters"))
         self.recovery(state, states, ptr, language)
 
 

@@ -259,7 +259,7 @@ class FramesMixin:
         snap = self.snapshot
         snap.update(status=status, output=output, error=error, cause=cause)
         for key, pending in snap["pending"].items():
-            if pending["kind"] in ("task", "iteration"):
+            if pending["kind"] in ("task", "iteration", "reader", "writer"):
                 self.command("cancel_task", key=key)
         snap["pending"] = {}
         snap["frames"] = {"": snap["frames"].get("", {"scope": {}})}

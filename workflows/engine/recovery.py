@@ -97,6 +97,9 @@ class RecoveryMixin(DataflowMixin):
         if pending is not None and pending["kind"] == "iteration":
             self.iteration_event(kind, event, pending)  # type: ignore[attr-defined]
             return
+        if pending is not None and pending["kind"] in ("reader", "writer"):
+            self.io_event(kind, event, pending)  # type: ignore[attr-defined]
+            return
         if pending is None or pending["kind"] != "task":
             self.step.stale = True
             return

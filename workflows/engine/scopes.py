@@ -15,6 +15,7 @@ from . import errors
 from .definition import join_pointer
 from .errors import StatesError
 from .frames import child_id
+from .itemio import ItemIOMixin
 from .recovery import RecoveryMixin
 
 EXCEED_TOLERATED = "States.ExceedToleratedFailureThreshold"
@@ -22,7 +23,7 @@ MAX_DISTRIBUTED_CONCURRENCY = 1000
 Next = tuple[str | None, Any]
 
 
-class ScopesMixin(RecoveryMixin):
+class ScopesMixin(ItemIOMixin, RecoveryMixin):
     # --- Parallel -----------------------------------------------------------------------------
 
     def _parallel(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
@@ -50,7 +51,27 @@ class ScopesMixin(RecoveryMixin):
     # --- Map -------------------------------------------------------------------------------------
 
     def _map(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
-        items, data = self._map_items(frame_id, frame, state)
+        if "ItemReader" in state:
+            data = (
+                frame["input"]
+                if self.is_jsonata(state)
+                else self.selected_input(frame_id, frame, state)
+            )
+            items = self.read_items(frame_id, frame, state, data)
+            if items is None:
+                return None, None  # a worker reads the file first
+        else:
+            items, data = self._map_items(frame_id, frame, state)
+        return self.run_map(frame_id, frame, state, items, data)
+
+    def run_map(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        items: list[Any],
+        data: Any,
+    ) -> Next:
         processor = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
         batches = self._batches(frame_id, frame, state, items)
         total = len(batches) if batches is not None else len(items)
@@ -248,10 +269,31 @@ class ScopesMixin(RecoveryMixin):
             return self.gather(frame_id, frame, state)  # type: ignore[attr-defined]
         results = children["results"]
         del frame["children"]
+        if state["Type"] == "Map" and "ResultWriter" in state:
+            self.write_results(frame_id, frame, state, results)
+            return None, None  # a worker writes the results first
+        return self.map_output(frame_id, frame, state, results)
+
+    def map_output(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], result: Any
+    ) -> Next:
         if state["Type"] == "Map":
             self.emit("MapStateSucceeded", frame["state"], None, {"name": frame["state"]}, frame_id)
-        output, assigned = self.result_output(frame_id, frame, state, results)
+        output, assigned = self.result_output(frame_id, frame, state, result)
         return self.exit(frame_id, frame, state, output, extra=self.assign(frame_id, assigned))
+
+    def _io_params(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        block: dict[str, Any],
+        data: Any,
+    ) -> Any:
+        """An ItemReader's/ResultWriter's Parameters (JSONPath) or Arguments (JSONata)."""
+        if self.is_jsonata(state):
+            return self.field(frame_id, frame, state, block.get("Arguments", {}))
+        return self.template(frame_id, frame, block.get("Parameters", {}), data)
 
     def _parent_of(self, cid: str) -> tuple[str, dict[str, Any], dict[str, Any], int]:
         child = self.snapshot["frames"].pop(cid)

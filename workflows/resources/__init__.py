@@ -61,7 +61,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 def resolve(resource: str) -> Handler | None:
     if not _REGISTRY:
-        from . import builtin  # noqa: F401 - registers the builtin handlers
+        from . import builtin, files  # noqa: F401 - registers the shipped handlers
     resource = resource.removesuffix(CALLBACK_SUFFIX)
     found = _REGISTRY.get(resource)
     if found is None and resource.startswith("python:"):
