@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 
 from . import services
-from .models import Event, Execution, Flow, FlowVersion, TaskAttempt, Timer
+from .models import AuditEntry, Event, Execution, Flow, FlowVersion, StepLog, TaskAttempt, Timer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -119,3 +119,18 @@ class TimerAdmin(ReadOnlyAdmin):
 
 admin.site.site_header = "Legato administration"
 admin.site.site_title = "Legato admin"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "action", "target", "reason"]
+    list_filter = ["action"]
+    search_fields = ["target", "reason", "user__username"]
+    date_hierarchy = "at"
+
+
+@admin.register(StepLog)
+class StepLogAdmin(ReadOnlyAdmin):
+    list_display = ["attempt", "seq", "level", "timestamp", "message"]
+    list_filter = ["level"]
+    search_fields = ["message"]

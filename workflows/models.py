@@ -136,6 +136,15 @@ class Execution(models.Model):
         related_name="children",
         help_text="The execution whose Task (flow:…) started this one.",
     )
+    redrive_count = models.PositiveIntegerField(default=0)
+    rerun_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reruns",
+        help_text="The execution this one re-runs from a chosen state.",
+    )
     scope = models.CharField(
         max_length=500,
         blank=True,
@@ -329,3 +338,39 @@ class StepLog(models.Model):
             "level": self.level,
             "message": self.message,
         }
+
+
+class AuditEntry(models.Model):
+    """Who did what to which execution or flow, when, and why."""
+
+    class Action(models.TextChoices):
+        START = "start"
+        STOP = "stop"
+        REDRIVE = "redrive"
+        RERUN = "rerun"
+        TASK_SUCCESS = "task_success", "Complete a task token"
+        TASK_FAILURE = "task_failure", "Fail a task token"
+        FLOW_SAVE = "flow_save", "Save a flow version"
+        FLOW_DELETE = "flow_delete", "Delete a flow"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    target = models.CharField(
+        max_length=200, db_index=True, help_text="execution:<id> or flow:<name>"
+    )
+    reason = models.TextField(blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"

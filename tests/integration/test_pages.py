@@ -75,7 +75,8 @@ def test_the_execution_list_can_be_filtered_by_flow(browser, execution, make_flo
 
 
 @pytest.mark.parametrize(
-    "model", ["flow", "flowversion", "execution", "event", "taskattempt", "timer"]
+    "model",
+    ["flow", "flowversion", "execution", "event", "taskattempt", "timer", "steplog", "auditentry"],
 )
 def test_the_admin_lists_every_model(model, execution):
     admin = get_user_model().objects.create_superuser("root", "", "pw-root-123")

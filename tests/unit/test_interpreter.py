@@ -422,3 +422,50 @@ def test_an_event_that_only_changes_the_snapshot_is_not_stale():
         run.now,
     )
     assert not step.stale
+
+
+def test_a_redrive_enters_the_failed_state_again_with_its_input():
+    def fails_once(resource, payload, attempt, calls=[]):  # noqa: B006 - counts calls
+        calls.append(payload)
+        return {"error": "Flaky"} if len(calls) == 1 else {"output": "ok"}
+
+    run = Run(machine({"A": {"Type": "Pass", "Result": {"x": 1}, "Next": "T"},
+                       "T": {"Type": "Task", "Resource": "r", "End": True}}), fails_once)
+    run.finish({})
+    assert run.status == "FAILED"
+    run.send({"type": "redrive"})
+    task = [c for c in run.commands if c["type"] == "run_task"][-1]
+    run.send({"type": "task_succeeded", "key": task["key"], "output": "ok"})
+    assert (run.status, run.output) == ("SUCCEEDED", "ok")
+    assert run.types().count("PassStateEntered") == 1
+    assert "ExecutionRedriven" in run.types()
+
+
+def test_a_redriven_map_runs_only_the_iterations_that_did_not_succeed():
+    seen = []
+
+    def odd_fails_first_time(resource, payload, attempt):
+        seen.append(payload)
+        if payload % 2 and seen.count(payload) == 1:
+            return {"error": "Odd"}
+        return {"output": payload * 10}
+
+    run = Run(machine({"M": {"Type": "Map", "MaxConcurrency": 1, "End": True,
+                             "ItemProcessor": {"StartAt": "T", "States": {
+                                 "T": {"Type": "Task", "Resource": "r", "End": True}}}}}),
+              odd_fails_first_time)
+    run.finish([2, 3, 4])
+    assert run.status == "FAILED"
+    run.send({"type": "redrive"})
+    while run.status == "RUNNING":
+        task = [c for c in run.commands if c["type"] == "run_task"][-1]
+        result = odd_fails_first_time(None, task["input"], 1)
+        run.send({"type": "task_succeeded", "key": task["key"], **result})
+    assert run.output == [20, 30, 40]
+    assert seen.count(2) == 1
+
+
+def test_a_succeeded_execution_cannot_be_redriven():
+    run = Run(machine({"A": {"Type": "Pass", "End": True}})).finish()
+    step = engine.advance(run.definition, run.snapshot, {"type": "redrive"}, run.now)
+    assert step.stale

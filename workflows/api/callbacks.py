@@ -36,6 +36,7 @@ class TokenSuccessView(APIView):
         body = TokenSuccessSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.complete_token(token, output=body.validated_data["output"])
+        services.audit(request.user, "task_success", f"task-token:{token[:24]}")
         return Response({})
 
 
@@ -47,6 +48,13 @@ class TokenFailureView(APIView):
         body.is_valid(raise_exception=True)
         services.complete_token(
             token, error=body.validated_data["error"], cause=body.validated_data["cause"]
+        )
+        services.audit(
+            request.user,
+            "task_failure",
+            f"task-token:{token[:24]}",
+            body.validated_data["cause"],
+            error=body.validated_data["error"],
         )
         return Response({})
 

@@ -55,7 +55,16 @@ class StartExecutionSerializer(serializers.Serializer):
     )
 
 
+class RedriveSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RerunSerializer(RedriveSerializer):
+    state = serializers.CharField(max_length=80)
+
+
 class StopExecutionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     error = serializers.CharField(required=False, allow_blank=True, max_length=256, default="")
     cause = serializers.CharField(required=False, allow_blank=True, max_length=32768, default="")
 
@@ -121,6 +130,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "cause",
             "started_at",
             "stopped_at",
+            "redrive_count",
+            "parent",
+            "rerun_of",
             "url",
         ]
 

@@ -232,7 +232,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
 
 
 class ExecutionStopView(APIView):
-    """Stop a running execution (``{error?, cause?}``)."""
+    """Stop a running execution (``{error?, cause?, reason?}``)."""
 
     def post(self, request: Request, execution_id: str) -> Response:
         execution = get_object_or_404(Execution, pk=execution_id)
@@ -245,10 +245,43 @@ class ExecutionStopView(APIView):
                 status.HTTP_409_CONFLICT,
             )
         services.stop_execution(
-            execution.pk, body.validated_data["error"], body.validated_data["cause"], request.user
+            execution.pk,
+            body.validated_data["error"],
+            body.validated_data["cause"],
+            request.user,
+            reason=body.validated_data["reason"],
         )
         execution.refresh_from_db()
         return Response(s.ExecutionSerializer(execution).data)
+
+
+class ExecutionRedriveView(APIView):
+    """Redrive a failed, timed-out or aborted execution from where it stopped."""
+
+    def post(self, request: Request, execution_id: str) -> Response:
+        get_object_or_404(Execution, pk=execution_id)
+        body = s.RedriveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        execution = services.redrive_execution(
+            execution_id, request.user, body.validated_data["reason"]
+        )
+        return Response(s.ExecutionSerializer(execution).data)
+
+
+class ExecutionRerunView(APIView):
+    """Start a new execution at a chosen top-level state with the input it had here."""
+
+    def post(self, request: Request, execution_id: str) -> Response:
+        get_object_or_404(Execution, pk=execution_id)
+        body = s.RerunSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        execution = services.rerun_execution(
+            execution_id,
+            body.validated_data["state"],
+            request.user,
+            body.validated_data["reason"],
+        )
+        return Response(s.ExecutionSerializer(execution).data, status=status.HTTP_201_CREATED)
 
 
 def _saved(version: Any) -> dict[str, Any]:

@@ -166,9 +166,11 @@ class FramesMixin:
 
     # --- the inline loop ------------------------------------------------------------------
 
-    def enter(self, frame_id: str, name: str | None, data: Any) -> None:
+    def enter(
+        self, frame_id: str, name: str | None, data: Any, redrive: dict[str, Any] | None = None
+    ) -> None:
         """Run states inline until one has to wait (a task, a timer, children) or the frame
-        ends."""
+        ends. ``redrive`` re-enters a failed state: same entry time, kept children."""
         while name is not None:
             old = self.frame(frame_id)
             frame = {
@@ -176,10 +178,13 @@ class FramesMixin:
                 "vars": old.get("vars", {}),
                 "state": name,
                 "input": data,
-                "entered": self.now_iso,
+                "entered": (redrive or {}).get("entered") or self.now_iso,
                 "attempt": 1,
                 "retries": {},
             }
+            if redrive and redrive.get("kept"):
+                frame.update(redriving=True, kept=redrive["kept"])
+            redrive = None
             self.snapshot["frames"][frame_id] = frame
             state = self.states(frame_id)[name]
             kind = state["Type"]
@@ -262,5 +267,10 @@ class FramesMixin:
             if pending["kind"] in ("task", "iteration", "reader", "writer"):
                 self.command("cancel_task", key=key)
         snap["pending"] = {}
-        snap["frames"] = {"": snap["frames"].get("", {"scope": {}})}
+        root = snap["frames"].get("", {"scope": {}})
+        if status != SUCCEEDED and root.get("state"):
+            # Where a redrive picks up: the top-level state that was running, its input,
+            # and which of its branches or iterations had already succeeded.
+            snap["redrive"] = {key: root.get(key) for key in ("state", "input", "entered", "kept")}
+        snap["frames"] = {"": {"scope": root["scope"], "vars": root.get("vars", {})}}
         self.command("finish", status=status, output=output, error=error, cause=cause)

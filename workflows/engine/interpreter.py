@@ -99,14 +99,21 @@ def advance(
 
     Events: ``task_started``/``task_heartbeat``/``task_succeeded``/``task_failed`` (with
     ``key`` and ``output`` or ``error``/``cause``), ``timer_fired`` (``key``), ``stop``
-    (``error``/``cause``). An event for a task or timer the execution no longer waits
-    for is stale and changes nothing.
+    (``error``/``cause``), ``redrive`` (a failed, timed-out or aborted execution runs
+    again from where it stopped). An event for a task or timer the execution no longer
+    waits for is stale and changes nothing.
     """
     run = _Run(definition, snapshot, now)
+    kind = event["type"]
+    if kind == "redrive":
+        if snapshot["status"] != RUNNING and snapshot.get("redrive"):
+            run.redrive()
+        else:
+            run.step.stale = True
+        return run.step
     if snapshot["status"] != RUNNING:
         run.step.stale = True
         return run.step
-    kind = event["type"]
     if kind == "stop":
         run.stop(event.get("error"), event.get("cause"))
     elif kind == "timer_fired":

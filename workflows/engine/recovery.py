@@ -9,7 +9,7 @@ from typing import Any
 from . import errors
 from .dataflow import DataflowMixin
 from .errors import StatesError
-from .frames import ABORTED, TIMED_OUT
+from .frames import ABORTED, RUNNING, TIMED_OUT
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_INTERVAL_SECONDS = 1
@@ -304,7 +304,23 @@ class RecoveryMixin(DataflowMixin):
         self.schedule_task(frame_id, frame, state)
         return None, None
 
-    # --- operator stop -----------------------------------------------------------------------
+    # --- operator actions ----------------------------------------------------------------------
+
+    def redrive(self) -> None:
+        """Run a failed, timed-out or aborted execution again from where it stopped.
+
+        The top-level state that was running is entered again with its input; a Parallel or
+        Map keeps the branches and iterations that had succeeded. Everything before it
+        stays done: its history is not repeated.
+        """
+        snap = self.snapshot
+        point = snap.pop("redrive")
+        execution = snap["context"]["Execution"]
+        execution["RedriveCount"] = execution.get("RedriveCount", 0) + 1
+        snap.update(status=RUNNING, output=None, error=None, cause=None)
+        self.emit("ExecutionRedriven", None, None, {"redriveCount": execution["RedriveCount"]})
+        self.command("redriven", count=execution["RedriveCount"])
+        self.enter("", point["state"], point["input"], redrive=point)
 
     def stop(self, error: str | None, cause: str | None) -> None:
         aborted = {

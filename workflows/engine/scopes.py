@@ -39,11 +39,15 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             "active": 0,
             "next": count,
             "results": [None] * count,
+            "ok": [0] * count,
             "launching": True,
         }
+        self._keep_completed(frame)
         for index in range(count):
             if frame["children"].get("failure"):
                 break
+            if frame["children"]["ok"][index]:
+                continue  # succeeded before a redrive: kept, not run again
             self.start_child(frame_id, frame, index, join_pointer(branches, index), data)
         frame["children"]["launching"] = False
         return self.children_settled(frame_id, frame, state)
@@ -100,8 +104,26 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             "items": items,
             "batches": batches,
             "data": data,
+            "ok": [0] * total,
         }
+        self._keep_completed(frame)
         return self.children_settled(frame_id, frame, state)
+
+    def _keep_completed(self, frame: dict[str, Any]) -> None:
+        """On a redrive, children that succeeded before keep their results and do not run.
+
+        A retry (or any other entry) runs every child again, as in Step Functions.
+        """
+        kept = frame.pop("kept", None)
+        if not frame.pop("redriving", False) or not kept:
+            return
+        children = frame["children"]
+        for index, ok in enumerate(kept["ok"][: children["total"]]):
+            if ok:
+                children["ok"][index] = 1
+                children["done"] += 1
+                if children["results"] is not None and kept["results"] is not None:
+                    children["results"][index] = kept["results"][index]
 
     def _map_items(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]
@@ -249,6 +271,8 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
         ):
             index = children["next"]
             children["next"] += 1
+            if children["ok"][index]:
+                continue  # succeeded before a redrive
             data = self._iteration_input(frame_id, frame, state, index)
             start = self.start_run if children["distributed"] else self.start_child  # type: ignore[attr-defined]
             start(frame_id, frame, index, children["pointer"], data)
@@ -262,6 +286,8 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
         failure = children.get("failure")
         if failure:
             del frame["children"]
+            # What a redrive will not need to run again.
+            frame["kept"] = {"ok": children["ok"], "results": children["results"]}
             raise StatesError(failure["error"], failure["cause"])
         if children["done"] < children["total"]:
             return None, None
@@ -313,6 +339,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
         children = parent["children"]
         if children["results"] is not None:
             children["results"][index] = output
+        children["ok"][index] = 1
         children["active"] -= 1
         children["done"] += 1
         if children["kind"] == "map" and not children["distributed"]:

@@ -30,7 +30,7 @@ from .callbacks import (
     notify_parent,
     poll_activity,
 )
-from .core import execution_summary
+from .core import audit, execution_summary
 from .errors import (
     DefinitionInvalid,
     ExecutionAlreadyExists,
@@ -38,11 +38,21 @@ from .errors import (
     PayloadTooLarge,
     ServiceError,
 )
-from .executions import start_execution, stop_execution
+from .executions import (
+    NotRedrivable,
+    redrive_execution,
+    rerun_execution,
+    start_execution,
+    stop_execution,
+)
 from .flows import check_definition, create_flow, import_definition, save_flow_version
 from .recovery import SweepReport, fire_timer, next_timer_at, sweep
 
 __all__ = [
+    "audit",
+    "NotRedrivable",
+    "redrive_execution",
+    "rerun_execution",
     "TaskTimedOut",
     "TaskTokenInvalid",
     "complete_token",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .. import broadcast, dispatch, engine
 from ..models import (
+    AuditEntry,
     Event,
     Execution,
     TaskAttempt,
@@ -41,6 +42,13 @@ def _locked(manager: Any) -> Any:
 # --- flows -----------------------------------------------------------------------------
 
 
+def audit(user: Any, action: str, target: str, reason: str = "", **details: Any) -> None:
+    """Record an operator action (in the caller's transaction when there is one)."""
+    AuditEntry.objects.create(
+        user=_user(user), action=action, target=target, reason=reason or "", details=details
+    )
+
+
 def _user(user: Any) -> Any:
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
@@ -68,7 +76,8 @@ def _transition(execution_id: Any, event: dict[str, Any], guard: Any = None) -> 
     now = timezone.now()
     with transaction.atomic():
         execution = _locked(Execution.objects).filter(pk=execution_id).first()
-        if execution is None or not execution.is_open:
+        # A closed execution takes one event only: a redrive (the engine decides if it can).
+        if execution is None or (not execution.is_open and event["type"] != "redrive"):
             return False
         if guard is not None and not guard(execution):
             return False
@@ -123,6 +132,13 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
             if execution.parent_token:
                 child = execution.pk
                 transaction.on_commit(lambda child=child: dispatch.child_finished(child))
+        elif kind == "redriven":
+            execution.status = Execution.Status.RUNNING
+            execution.output = None
+            execution.error = ""
+            execution.cause = ""
+            execution.stopped_at = None
+            execution.redrive_count = command["count"]
     if attempts:
         TaskAttempt.objects.bulk_create(attempts)
         if not attempts[0].pk:  # backends without RETURNING (older SQLite) leave pk unset
@@ -131,7 +147,16 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
     cancelled_keys = [c["key"] for c in step.commands if c["type"] == "cancel_task"]
     execution.snapshot = step.snapshot
     execution.save(
-        update_fields=["snapshot", "next_seq", "status", "output", "error", "cause", "stopped_at"]
+        update_fields=[
+            "snapshot",
+            "next_seq",
+            "status",
+            "output",
+            "error",
+            "cause",
+            "stopped_at",
+            "redrive_count",
+        ]
     )
     summary = execution_summary(execution)
     payload = [e.as_dict() for e in events]

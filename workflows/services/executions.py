@@ -17,9 +17,10 @@ from ..models import (
     FlowVersion,
     definition_for,
 )
-from .core import _check_payload, _persist, _transition, _user
+from .core import _check_payload, _persist, _transition, _user, audit
 from .errors import (
     ExecutionAlreadyExists,
+    ServiceError,
 )
 
 
@@ -32,6 +33,9 @@ def start_execution(
     parent_id: Any = None,
     parent_token: str = "",
     scope: str = "",
+    start_at: str | None = None,
+    rerun_of: Any = None,
+    reason: str = "",
 ) -> tuple[Execution, bool]:
     """Start an execution of a flow's latest version (or ``version``).
 
@@ -58,6 +62,7 @@ def start_execution(
                 parent_id=parent_id,
                 parent_token=parent_token,
                 scope=scope,
+                rerun_of_id=rerun_of,
             )
             step = engine.start(
                 definition_for(execution),
@@ -68,9 +73,12 @@ def start_execution(
                 state_machine_name=flow.name,
                 seed=secrets.randbits(32),
                 secret=secrets.token_hex(16),
+                start_at=start_at,
                 max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
             )
             _persist(execution, step, now)
+            if user is not None:
+                audit(user, "start", f"execution:{execution.pk}", reason, flow=flow.name)
     except IntegrityError:
         existing = Execution.objects.filter(flow=flow, name=name).first()
         if existing is not None and existing.is_open and existing.input == input:
@@ -81,8 +89,66 @@ def start_execution(
     return execution, True
 
 
-def stop_execution(execution_id: Any, error: str = "", cause: str = "", user: Any = None) -> bool:
+def stop_execution(
+    execution_id: Any, error: str = "", cause: str = "", user: Any = None, reason: str = ""
+) -> bool:
     """Abort a running execution; its running attempts are cancelled and timers dropped."""
-    return _transition(
-        execution_id, {"type": "stop", "error": error or None, "cause": cause or None}
+    with transaction.atomic():
+        stopped = _transition(
+            execution_id, {"type": "stop", "error": error or None, "cause": cause or None}
+        )
+        if stopped and user is not None:
+            audit(user, "stop", f"execution:{execution_id}", reason or cause, error=error)
+    return stopped
+
+
+class NotRedrivable(ServiceError):
+    code = "ExecutionNotRedrivable"
+    status = 409
+
+
+def redrive_execution(execution_id: Any, user: Any = None, reason: str = "") -> Execution:
+    """Run a failed, timed-out or aborted execution again from where it stopped (same
+    execution, succeeded steps kept, redrive count + 1)."""
+    with transaction.atomic():
+        execution = Execution.objects.filter(pk=execution_id).only("status", "snapshot").first()
+        if execution is None:
+            raise NotRedrivable("There is no such execution.")
+        if execution.status in (Execution.Status.RUNNING, Execution.Status.SUCCEEDED):
+            raise NotRedrivable(f"A {execution.status} execution cannot be redriven.")
+        if not execution.snapshot.get("redrive"):
+            raise NotRedrivable("This execution has no point to redrive from.")
+        if not _transition(execution_id, {"type": "redrive"}):
+            raise NotRedrivable("The execution changed meanwhile; try again.")
+        audit(user, "redrive", f"execution:{execution_id}", reason)
+    return Execution.objects.get(pk=execution_id)
+
+
+def rerun_execution(execution_id: Any, state: str, user: Any = None, reason: str = "") -> Execution:
+    """Start a new execution of the same version at a chosen top-level state, with the
+    input that state received in this one, linked to it."""
+    original = Execution.objects.select_related("flow", "version").get(pk=execution_id)
+    entered = [
+        event
+        for event in original.events.filter(type__endswith="StateEntered", state=state)
+        if "frame" not in event.details
+    ]
+    if not entered:
+        raise ServiceError(
+            f"State {state!r} never ran at the top level of this execution, so there is no "
+            "input to re-run it with.",
+        )
+    count = original.reruns.count() + 1
+    name = f"{original.name[:60]}-rerun-{count}"
+    execution, _ = start_execution(
+        original.flow,
+        entered[-1].details.get("input"),
+        name,
+        user=user,
+        version=original.version,
+        start_at=state,
+        rerun_of=original.pk,
+        reason=reason,
     )
+    audit(user, "rerun", f"execution:{original.pk}", reason, state=state, rerun=str(execution.pk))
+    return execution
