@@ -192,6 +192,12 @@ LEGATO = {
     # Test-only: protections switched off for the fault suite's negative controls
     # (fencing, row_lock, sweeper, idempotency_key). Never set this in production.
     "UNSAFE": {p.strip() for p in os.environ.get("LEGATO_UNSAFE", "").split(",") if p.strip()},
+    # Hosts an `http` Task may call ("*" for any); empty by default: no request forgery.
+    "HTTP_ALLOWED_HOSTS": {
+        h.strip().lower()
+        for h in os.environ.get("LEGATO_HTTP_ALLOWED_HOSTS", "").split(",")
+        if h.strip()
+    },
     # Where Map's ItemReader/ResultWriter read and write files (legato:file, s3:*).
     "FILES_ROOT": os.environ.get("LEGATO_FILES_ROOT", str(DATA_DIR / "files")),
     # The only modules a `python:` Task resource may import (and their submodules).

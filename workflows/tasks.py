@@ -85,3 +85,25 @@ def sweep() -> None:
 @shared_task(name="legato.notify_parent", ignore_result=True)
 def notify_parent(execution_id: str) -> None:
     services.notify_parent(execution_id)
+
+
+@shared_task(name="legato.celery_result", ignore_result=True)
+def celery_result(result: object, token: str) -> None:
+    """The Celery task a ``celery:`` step sent has returned: complete the step."""
+    try:
+        services.complete_token(token, output=result)
+    except services.ServiceError:
+        log.info("celery result for a step that stopped waiting (%s)", token[:12])
+
+
+@shared_task(name="legato.celery_failed", ignore_result=True)
+def celery_failed(task_id: str, token: str) -> None:
+    """The Celery task a ``celery:`` step sent has failed: fail the step."""
+    try:
+        services.complete_token(
+            token,
+            error="Celery.TaskFailed",
+            cause=f"Celery task {task_id} failed; its worker's log has the traceback",
+        )
+    except services.ServiceError:
+        log.info("celery failure for a step that stopped waiting (%s)", token[:12])

@@ -33,6 +33,13 @@ class StatesError(Exception):
         self.aliases = aliases
 
 
+def _http_class(error: str) -> str | None:
+    """``Http.404`` is also an ``Http.4xx``, so one retrier can cover a class of statuses."""
+    if error.startswith("Http.") and len(error) == 8 and error[5:].isdigit():
+        return f"Http.{error[5]}xx"
+    return None
+
+
 def matches(error_equals: list[str], error: str, aliases: tuple[str, ...] = ()) -> bool:
     """Whether a Retry/Catch ``ErrorEquals`` list applies to ``error``.
 
@@ -41,8 +48,9 @@ def matches(error_equals: list[str], error: str, aliases: tuple[str, ...] = ()) 
     """
     if error in UNCATCHABLE:
         return False
+    status_class = _http_class(error)
     for name in error_equals:
-        if name in (error, ALL) or name in aliases:
+        if name in (error, ALL) or name in aliases or name == status_class:
             return True
         if name == TASK_FAILED and error != TIMEOUT and not error.startswith("States.Runtime"):
             return True

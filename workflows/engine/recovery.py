@@ -22,7 +22,7 @@ def is_callback(resource: str) -> bool:
     """Tasks that finish when their token is completed, not when a handler returns."""
     return (
         resource.endswith(CALLBACK_SUFFIX)
-        or resource.startswith("activity:")
+        or resource.startswith(("activity:", "celery:"))
         or (resource.startswith("flow:") and resource.endswith(".sync"))
     )
 

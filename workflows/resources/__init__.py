@@ -61,7 +61,7 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 def resolve(resource: str) -> Handler | None:
     if not _REGISTRY:
-        from . import builtin, files  # noqa: F401 - registers the shipped handlers
+        from . import builtin, files, http  # noqa: F401 - registers the shipped handlers
     resource = resource.removesuffix(CALLBACK_SUFFIX)
     found = _REGISTRY.get(resource)
     if found is None and resource.startswith("python:"):
@@ -72,6 +72,10 @@ def resolve(resource: str) -> Handler | None:
         from . import flow
 
         found = flow.resolve(resource)
+    elif found is None and resource.startswith("celery:"):
+        from . import celery_tasks
+
+        found = celery_tasks.resolve(resource)
     return found
 
 

@@ -1,0 +1,61 @@
+"""celery:<task> resources, through a real (in-process) Celery worker and broker."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from workflows import services
+from workflows.celery import app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@app.task(name="tests.add_one")
+def add_one(payload):
+    return {"n": payload["n"] + 1}
+
+
+@app.task(name="tests.explode")
+def explode(payload):
+    raise ValueError("boom")
+
+
+@pytest.fixture
+def worker():
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        queues=["legato", "celery"],
+        shutdown_timeout=30,
+    ):
+        yield
+
+
+def wait_for(execution, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        execution.refresh_from_db()
+        if execution.status != "RUNNING":
+            return execution
+        time.sleep(0.1)
+    return execution
+
+
+def flow(resource):
+    return {
+        "StartAt": "Call",
+        "States": {"Call": {"Type": "Task", "Resource": resource, "End": True}},
+    }
+
+
+def test_a_celery_task_result_becomes_the_step_output(make_flow, worker):
+    execution, _ = services.start_execution(make_flow(flow("celery:tests.add_one")), {"n": 1})
+    assert wait_for(execution).output == {"n": 2}
+
+
+def test_a_failing_celery_task_fails_the_step(make_flow, worker):
+    execution, _ = services.start_execution(make_flow(flow("celery:tests.explode")), {})
+    assert (wait_for(execution).status, execution.error) == ("FAILED", "Celery.TaskFailed")
