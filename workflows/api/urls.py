@@ -32,6 +32,7 @@ urlpatterns = [
         views.ExecutionStopView.as_view(),
         name="api-execution-stop",
     ),
+    path("executions/<uuid:execution_id>/states/", views.ExecutionStatesView.as_view()),
     path("executions/<uuid:execution_id>/redrive/", views.ExecutionRedriveView.as_view()),
     path("executions/<uuid:execution_id>/rerun/", views.ExecutionRerunView.as_view()),
     path("task-tokens/<str:token>/success/", callbacks.TokenSuccessView.as_view()),

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import diagrams, engine, services
-from ..models import Event, Execution, Flow
+from ..models import Event, Execution, Flow, TaskAttempt
 from . import serializers as s
 from .errors import error_response
 
@@ -229,6 +229,41 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     if value < low or (high is not None and value > high):
         raise ValidationError({name: f"must be between {low} and {high or 'any'}"})
     return value
+
+
+class ExecutionStatesView(APIView):
+    """Every task attempt of an execution with its input, output, error and log lines."""
+
+    def get(self, request: Request, execution_id: str) -> Response:
+        execution = get_object_or_404(Execution, pk=execution_id)
+        attempts = (
+            TaskAttempt.objects.filter(execution=execution)
+            .order_by("scheduled_at", "pk")
+            .prefetch_related("logs")
+        )
+        return Response({"results": [_attempt(a) for a in attempts], "next": None})
+
+
+def _attempt(attempt: TaskAttempt) -> dict[str, Any]:
+    return {
+        "id": attempt.pk,
+        "state": attempt.state,
+        "resource": attempt.resource,
+        "attempt": attempt.attempt,
+        "status": attempt.status,
+        "item_index": attempt.item_index,
+        "input": attempt.input,
+        "output": attempt.output,
+        "error": attempt.error or None,
+        "cause": attempt.cause or None,
+        "waiting_for_token": attempt.status == TaskAttempt.Status.WAITING
+        or (attempt.token is not None and attempt.status in ("SCHEDULED", "RUNNING")),
+        "token": attempt.token if attempt.status in ("SCHEDULED", "RUNNING", "WAITING") else None,
+        "scheduled_at": attempt.scheduled_at,
+        "started_at": attempt.started_at,
+        "finished_at": attempt.finished_at,
+        "logs": [line.as_dict() for line in attempt.logs.all()],
+    }
 
 
 class ExecutionStopView(APIView):
