@@ -189,6 +189,10 @@ LEGATO = {
     "CLAIM_LEASE_SECONDS": float(os.environ.get("LEGATO_CLAIM_LEASE", 300)),
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("LEGATO_SWEEP_INTERVAL", 1.0)),
     "MAX_PAYLOAD_BYTES": int(os.environ.get("LEGATO_MAX_PAYLOAD_BYTES", 256 * 1024)),
+    # An execution whose history grows past this fails (Step Functions: 25,000).
+    "MAX_HISTORY_EVENTS": int(os.environ.get("LEGATO_MAX_HISTORY_EVENTS", 25_000)),
+    # The most items one Map state may fan out to.
+    "MAX_MAP_ITEMS": int(os.environ.get("LEGATO_MAX_MAP_ITEMS", 100_000)),
     # Test-only: protections switched off for the fault suite's negative controls
     # (fencing, row_lock, sweeper, idempotency_key). Never set this in production.
     "UNSAFE": {p.strip() for p in os.environ.get("LEGATO_UNSAFE", "").split(",") if p.strip()},

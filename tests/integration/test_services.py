@@ -225,3 +225,32 @@ def test_embedded_mode_publishes_every_queue_to_its_single_worker(make_flow, mon
     settings.EMBEDDED = False
     dispatch.publish_attempts([(2, "highmem")])
     assert sent == ["legato", "highmem"]
+
+
+def test_an_execution_whose_history_passes_the_limit_fails(make_flow, broker, settings):
+    settings.LEGATO = {**settings.LEGATO, "MAX_HISTORY_EVENTS": 5}
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "Legato.HistoryLimitExceeded")
+
+
+def test_a_map_over_more_items_than_allowed_fails(make_flow, broker, settings):
+    settings.LEGATO = {**settings.LEGATO, "MAX_MAP_ITEMS": 2}
+    flow = make_flow(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "End": True,
+                    "ItemProcessor": {
+                        "StartAt": "P",
+                        "States": {"P": {"Type": "Pass", "End": True}},
+                    },
+                }
+            },
+        }
+    )
+    execution, _ = services.start_execution(flow, [1, 2, 3])
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")

@@ -54,6 +54,7 @@ def start(
     start_at: str | None = None,
     max_payload_bytes: int = 256 * 1024,
     secret: str = "",
+    max_map_items: int = 0,
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
@@ -66,6 +67,7 @@ def start(
         "seed": seed,
         "counter": 0,
         "max_payload": max_payload_bytes,
+        "max_map_items": max_map_items,
         "secret": secret,
         "context": {
             "Execution": {
@@ -116,6 +118,8 @@ def advance(
         return run.step
     if kind == "stop":
         run.stop(event.get("error"), event.get("cause"))
+    elif kind == "fail":
+        run.stop(event.get("error"), event.get("cause"), status=FAILED)
     elif kind == "timer_fired":
         run.timer_fired(event["key"])
     elif kind == "map_gathered":

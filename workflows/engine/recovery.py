@@ -322,7 +322,9 @@ class RecoveryMixin(DataflowMixin):
         self.command("redriven", count=execution["RedriveCount"])
         self.enter("", point["state"], point["input"], redrive=point)
 
-    def stop(self, error: str | None, cause: str | None) -> None:
+    def stop(self, error: str | None, cause: str | None, status: str = ABORTED) -> None:
+        """End the execution from outside: an operator's stop (ABORTED), or the runtime
+        failing it (FAILED, e.g. its history grew past the limit)."""
         aborted = {
             "task": "TaskStateAborted",
             "retry": "TaskStateAborted",
@@ -348,5 +350,6 @@ class RecoveryMixin(DataflowMixin):
                     {"name": frame["state"]},
                     frame_id,
                 )
-        self.finish(ABORTED, error=error, cause=cause)
-        self.emit("ExecutionAborted", None, None, {"error": error, "cause": cause})
+        self.finish(status, error=error, cause=cause)
+        kind = "ExecutionAborted" if status == ABORTED else "ExecutionFailed"
+        self.emit(kind, None, None, {"error": error, "cause": cause})

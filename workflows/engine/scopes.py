@@ -76,6 +76,11 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
         items: list[Any],
         data: Any,
     ) -> Next:
+        limit = self.snapshot.get("max_map_items") or 0
+        if limit and len(items) > limit:
+            raise StatesError(
+                errors.RUNTIME, f"The Map has {len(items)} items; the limit is {limit}"
+            )
         processor = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
         batches = self._batches(frame_id, frame, state, items)
         total = len(batches) if batches is not None else len(items)

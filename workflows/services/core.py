@@ -170,6 +170,19 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
     )
     if cancelled_keys:
         _stop_children_after_commit(execution, cancelled_keys)
+    limit = settings.LEGATO["MAX_HISTORY_EVENTS"]
+    if execution.status == Execution.Status.RUNNING and execution.next_seq > limit:
+        event = {
+            "type": "fail",
+            "error": "Legato.HistoryLimitExceeded",
+            "cause": f"The execution's history passed {limit} events.",
+        }
+        _persist(
+            execution,
+            engine.advance(definition_for(execution), execution.snapshot, event, now),
+            now,
+        )
+        return
     for command in step.commands:
         if command["type"] == "gather_results":
             _answer_gather(execution, command, now)

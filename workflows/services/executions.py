@@ -75,6 +75,7 @@ def start_execution(
                 secret=secrets.token_hex(16),
                 start_at=start_at,
                 max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
+                max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
             )
             _persist(execution, step, now)
             if user is not None:
