@@ -15,4 +15,9 @@ class WorkflowsConfig(AppConfig):
         # management commands), so shared tasks publish to our broker and not Celery's
         # default. Done here rather than in the package __init__ to keep
         # ``workflows.engine`` importable without any framework.
+        from django.db.models.signals import post_migrate
+
         from .celery import app  # noqa: F401
+        from .roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self)

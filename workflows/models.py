@@ -34,6 +34,7 @@ class Flow(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("design_flow", "Can create, change and delete flows")]
 
     def __str__(self) -> str:
         return self.name
@@ -161,6 +162,12 @@ class Execution(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [
+            (
+                "operate_execution",
+                "Can start, stop, redrive and re-run executions, and complete task tokens",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["flow", "name"], name="execution_unique_name")
         ]

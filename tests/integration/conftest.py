@@ -45,7 +45,15 @@ def make_flow(db: Any):
 
 @pytest.fixture
 def user(db: Any) -> Any:
-    return get_user_model().objects.create_user("alice", password="pw-alice-123")
+    """An operator and designer: may do everything but administer."""
+    from django.contrib.auth.models import Group
+
+    from workflows.roles import ensure_roles
+
+    ensure_roles()
+    alice = get_user_model().objects.create_user("alice", password="pw-alice-123")
+    alice.groups.set(Group.objects.filter(name__in=["operator", "designer"]))
+    return alice
 
 
 @pytest.fixture

@@ -136,3 +136,17 @@ def test_a_websocket_for_an_unknown_execution_is_closed_with_4404(user, db):
         return await close_code(communicator)
 
     assert async_to_sync(scenario)() == 4404
+
+
+def test_a_websocket_of_a_user_without_a_role_is_closed_with_4403(make_flow, broker):
+    from django.contrib.auth import get_user_model
+
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    nobody = get_user_model().objects.create_user("nobody", password="pw-nobody-1")
+    headers = [ORIGIN, (b"cookie", session_cookie(nobody))]
+
+    async def scenario():
+        communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/", headers)
+        return await close_code(communicator)
+
+    assert async_to_sync(scenario)() == 4403

@@ -95,3 +95,12 @@ def test_the_admin_stop_action_aborts_running_executions(execution):
     )
     execution.refresh_from_db()
     assert execution.status == "ABORTED"
+
+
+def test_a_signed_in_user_without_a_role_sees_a_page_that_says_so(db):
+    nobody = get_user_model().objects.create_user("nobody", password="pw-nobody-1")
+    client = Client()
+    client.force_login(nobody)
+    response = client.get("/")
+    assert response.status_code == 403
+    assert b"no role yet" in response.content

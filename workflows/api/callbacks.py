@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import services
+from .. import roles, services
 from ..services import callbacks
 
 MAX_POLL_SECONDS = 60.0
@@ -76,6 +76,8 @@ async def activity_poll(request: HttpRequest, name: str) -> HttpResponse:
     user = await sync_to_async(_authenticate)(request)
     if user is None:
         return _error(401, "NotAuthenticated", "Authentication credentials were not provided.")
+    if not await sync_to_async(roles.can_operate)(user):
+        return _error(403, "PermissionDenied", "Your role does not allow this.")
     if request.method != "GET":
         return _error(405, "MethodNotAllowed", f"Method {request.method} is not allowed.")
     try:

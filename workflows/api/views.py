@@ -31,6 +31,8 @@ class ExecutionPagination(CursorPagination):
 class FlowListView(generics.ListAPIView):
     """List flows (``?q=`` filters by name) or create one from a JSON/YAML definition."""
 
+    write_role = "design"
+
     serializer_class = s.FlowListSerializer
     pagination_class = FlowPagination
 
@@ -55,6 +57,8 @@ class FlowListView(generics.ListAPIView):
 
 class FlowDetailView(APIView):
     """Get a flow, save a new version of it (PUT), or delete it."""
+
+    write_role = "design"
 
     def get(self, request: Request, name: str) -> Response:
         return Response(s.FlowSerializer(get_object_or_404(Flow, name=name)).data)
@@ -112,6 +116,8 @@ class FlowGraphView(APIView):
 
 class ValidateView(APIView):
     """Validate a definition without saving it: ``{valid, diagnostics[]}``."""
+
+    read_only_post = True  # checking a definition changes nothing: any viewer may
 
     def post(self, request: Request) -> Response:
         body = s.ValidateSerializer(data=request.data)

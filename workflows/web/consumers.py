@@ -8,13 +8,14 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .. import broadcast
+from .. import broadcast, roles
 from ..models import Event, Execution
 from ..services import execution_summary
 
 CATCH_UP_PAGE = 500
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_FORBIDDEN = 4403
 
 
 class ExecutionConsumer(AsyncJsonWebsocketConsumer):
@@ -27,6 +28,9 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(roles.can_view)(user):
+            await self.close(code=CLOSE_FORBIDDEN)
             return
         self.execution_id = str(self.scope["url_route"]["kwargs"]["execution_id"])
         self.last_seq = _after_seq(self.scope)

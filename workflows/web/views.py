@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -10,12 +12,24 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
-from .. import diagrams
+from .. import diagrams, roles
 from ..models import Event, Execution, Flow
 from ..services import execution_summary
 
 RECENT = 20
 LIST_LIMIT = 200
+
+
+def viewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else the login page) and holding a role (else a page that says so)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not roles.can_view(request.user):
+            return render(request, "legato/no_role.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -39,7 +53,7 @@ def _executions() -> Any:
     return Execution.objects.select_related("flow", "version").defer("snapshot")
 
 
-@login_required
+@viewer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     totals = Execution.objects.aggregate(
         total=Count("id"),
@@ -58,12 +72,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@viewer_required
 def flow_list(request: HttpRequest) -> HttpResponse:
     return render(request, "legato/flow_list.html", {"flows": _flows_with_counts()})
 
 
-@login_required
+@viewer_required
 def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
     flow = get_object_or_404(_flows_with_counts(), name=name)
     version = flow.versions.get(number=flow.latest_version)
@@ -83,7 +97,7 @@ def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-@login_required
+@viewer_required
 def execution_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "").upper()
     executions = _executions()
@@ -106,7 +120,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@viewer_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     execution = get_object_or_404(_executions(), pk=execution_id)
     events = [e.as_dict() for e in Event.objects.filter(execution=execution).order_by("seq")]

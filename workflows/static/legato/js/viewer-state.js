@@ -111,6 +111,17 @@ export function applyMessage(state, message) {
   };
 }
 
+/**
+ * Fold an execution summary that did not come with events (the answer to Stop or Redrive)
+ * into the state: the header refreshes and an aborted execution leaves no node running.
+ */
+export function applyExecution(state, execution) {
+  if (!execution || typeof execution !== "object") return state;
+  const merged = { ...state.execution, ...execution };
+  const statuses = isTerminal(merged.status) ? settleStatuses(state.statuses, merged.status) : { ...state.statuses };
+  return { ...state, execution: merged, statuses };
+}
+
 /** Reconnect delay in ms for the n-th consecutive failure (0-based): 0.5 s doubling to 10 s. */
 export function backoffDelay(attempt, { base = 500, max = 10000 } = {}) {
   const n = Math.max(0, Math.floor(attempt));
