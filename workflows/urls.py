@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .web import views
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("executions/<uuid:execution_id>/", views.execution_detail, name="execution-detail"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("workflows.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
