@@ -469,3 +469,13 @@ def test_a_succeeded_execution_cannot_be_redriven():
     run = Run(machine({"A": {"Type": "Pass", "End": True}})).finish()
     step = engine.advance(run.definition, run.snapshot, {"type": "redrive"}, run.now)
     assert step.stale
+
+
+def test_a_loop_of_states_that_never_waits_fails_at_the_history_limit():
+    run = Run(machine({
+        "A": {"Type": "Pass", "Next": "C"},
+        "C": {"Type": "Choice", "Default": "A",
+              "Choices": [{"Variable": "$.stop", "BooleanEquals": True, "Next": "End"}]},
+        "End": {"Type": "Succeed"},
+    })).finish({"stop": False})
+    assert (run.status, run.error) == ("FAILED", "Legato.HistoryLimitExceeded")

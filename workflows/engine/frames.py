@@ -22,6 +22,8 @@ RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = (
 )
 JSONATA = "JSONata"
 DEFAULT_MAX_PAYLOAD = 256 * 1024
+DEFAULT_MAX_HISTORY = 25_000
+HISTORY_LIMIT = "Legato.HistoryLimitExceeded"
 
 
 @dataclass
@@ -172,6 +174,16 @@ class FramesMixin:
         """Run states inline until one has to wait (a task, a timer, children) or the frame
         ends. ``redrive`` re-enters a failed state: same entry time, kept children."""
         while name is not None:
+            if len(self.step.events) > self.snapshot.get("max_history", DEFAULT_MAX_HISTORY):
+                # A loop of Pass/Choice states that never waits would otherwise spin here
+                # forever; Step Functions ends such an execution at its history limit.
+                self.stop(
+                    HISTORY_LIMIT,
+                    "The execution's history passed its limit without "  # type: ignore[attr-defined]
+                    "waiting (a loop of states that never waits?)",
+                    status=FAILED,
+                )
+                return
             old = self.frame(frame_id)
             frame = {
                 "scope": old["scope"],

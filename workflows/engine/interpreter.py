@@ -55,6 +55,7 @@ def start(
     max_payload_bytes: int = 256 * 1024,
     secret: str = "",
     max_map_items: int = 0,
+    max_history: int = 25_000,
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
@@ -68,6 +69,7 @@ def start(
         "counter": 0,
         "max_payload": max_payload_bytes,
         "max_map_items": max_map_items,
+        "max_history": max_history,
         "secret": secret,
         "context": {
             "Execution": {

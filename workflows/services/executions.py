@@ -76,6 +76,7 @@ def start_execution(
                 start_at=start_at,
                 max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
                 max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
+                max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
             )
             _persist(execution, step, now)
             if user is not None:
