@@ -149,6 +149,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "workflows.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -164,6 +169,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "workflows.models.Execution.Status",
+        "TaskAttemptStatusEnum": "workflows.models.TaskAttempt.Status",
+    },
+    "TAGS": [
+        {"name": "flows", "description": "Flows, their versions, graphs and validation."},
+        {"name": "executions", "description": "Start, list, read and operate executions."},
+        {"name": "callbacks", "description": "Task tokens and activity workers."},
+    ],
 }
 
 if EMBEDDED:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -34,6 +37,12 @@ _CODES = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ServiceError):
         return error_response(exc.code, exc.message, exc.status, exc.details)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(
+            "PayloadTooLarge",
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_handler(exc, context)
@@ -47,3 +56,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = getattr(exc, "detail", str(exc))
     response.data = {"error": {"code": code, "message": str(detail), "details": None}}
     return response
+
+
+def _json_error(code: str, message: str, http_status: int) -> JsonResponse:
+    body = {"error": {"code": code, "message": message, "details": None}}
+    return JsonResponse(body, status=http_status)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a URL no route matches is the API's JSON 404 under ``/api/``."""
+    if request.path.startswith("/api/"):
+        return _json_error("NotFound", "There is no such API endpoint or object.", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the API's error body under ``/api/``, the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _json_error("InternalError", "The server failed to answer this request.", 500)
+    return defaults.server_error(request)

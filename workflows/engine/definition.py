@@ -100,6 +100,7 @@ def parse(text: str | bytes | dict | list) -> Source:
         data = _parse_json(text)
         fmt = "json"
     else:
+        _refuse_aliases(text)
         data = _parse_yaml(text)
         fmt = "yaml"
     return Source(data, _positions(text), fmt)
@@ -125,6 +126,23 @@ def _find_duplicate(text: str, key: str) -> tuple[int | None, int | None]:
         return None, None
     line = text.count("\n", 0, second) + 1
     return line, second - (text.rfind("\n", 0, second) + 1) + 1
+
+
+def _refuse_aliases(text: str) -> None:
+    """YAML anchors and aliases let a few lines expand to billions of nodes (a "YAML
+    bomb"); definitions never need them, so they are refused before anything expands."""
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                mark = event.start_mark
+                raise SourceError(
+                    "INVALID_YAML_DESCRIPTION",
+                    "YAML anchors and aliases (&name, *name) are not allowed in definitions",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+    except yaml.YAMLError:
+        return  # the real parse below reports the syntax error with its position
 
 
 def _parse_yaml(text: str) -> Any:
