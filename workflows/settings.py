@@ -260,5 +260,15 @@ LOGGING = {
 }
 
 if not DEBUG and not EMBEDDED:
-    SESSION_COOKIE_SECURE = os.environ.get("LEGATO_INSECURE_COOKIES", "0") != "1"
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Scaled mode is production: HTTPS-only cookies and HSTS unless a test or a local
+    # trial opts out with LEGATO_INSECURE_COOKIES=1.
+    _SECURE = os.environ.get("LEGATO_INSECURE_COOKIES", "0") != "1"
+    SESSION_COOKIE_SECURE = _SECURE
+    CSRF_COOKIE_SECURE = _SECURE
+    SECURE_HSTS_SECONDS = int(os.environ.get("LEGATO_HSTS_SECONDS", 31_536_000 if _SECURE else 0))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _SECURE
+    SECURE_HSTS_PRELOAD = os.environ.get("LEGATO_HSTS_PRELOAD", "0") == "1"
+    # Behind a TLS-terminating proxy, redirect http to https and trust its header.
+    SECURE_SSL_REDIRECT = os.environ.get("LEGATO_SSL_REDIRECT", "0") == "1"
+    if os.environ.get("LEGATO_BEHIND_PROXY", "0") == "1":
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
