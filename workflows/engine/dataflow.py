@@ -57,19 +57,23 @@ class DataflowMixin(FramesMixin):
     def selected_input(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Any:
         """JSONPath ``InputPath`` (JSONata states have none)."""
         if "InputPath" in state and not self.is_jsonata(state):
-            return self.path(frame_id, frame, state["InputPath"], frame["input"])
-        return frame["input"]
+            return self.note(
+                "afterInputPath", self.path(frame_id, frame, state["InputPath"], frame["input"])
+            )
+        return self.note("afterInputPath", frame["input"])
 
     def effective_input(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Any:
         """What a Task or Parallel works on: InputPath + Parameters, or Arguments."""
         if self.is_jsonata(state):
             if "Arguments" in state:
-                return self.field(frame_id, frame, state, state["Arguments"])
+                return self.note(
+                    "afterArguments", self.field(frame_id, frame, state, state["Arguments"])
+                )
             return frame["input"]
         data = self.selected_input(frame_id, frame, state)
         if "Parameters" in state:
             data = self.template(frame_id, frame, state["Parameters"], data)
-        return data
+        return self.note("afterParameters", data)
 
     # --- output --------------------------------------------------------------------------
 
@@ -81,10 +85,13 @@ class DataflowMixin(FramesMixin):
             states = self.states_var(frame, result=result)
             output = self._jsonata_output(frame_id, state, states, default=result)
             return output, self._jsonata_assign(frame_id, state, states)
+        self.note("result", result)
         if "ResultSelector" in state:
             result = self.template(frame_id, frame, state["ResultSelector"], result)
+        self.note("afterResultSelector", result)
         assigned = self._jsonpath_assign(frame_id, frame, state, result)
         output = paths.set_result(state.get("ResultPath", "$"), frame["input"], result)
+        self.note("afterResultPath", output)
         if "OutputPath" in state:
             output = self.path(frame_id, frame, state["OutputPath"], output)
         return output, assigned

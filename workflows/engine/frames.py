@@ -67,6 +67,13 @@ class FramesMixin:
         self._intrinsics: IntrinsicEvaluator | None = None
         self._jsonata: JsonataEvaluator | None = None
         self._scopes: dict[str, dict[str, Any]] = {}
+        # Filled with each processing stage's value when a state is inspected (test-state).
+        self.trace: dict[str, Any] | None = None
+
+    def note(self, stage: str, value: Any) -> Any:
+        if self.trace is not None:
+            self.trace[stage] = value
+        return value
 
     # --- records ---------------------------------------------------------------------
 
