@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint format check bench clean screenshots
+.PHONY: install run test test-fast lint format check bench clean screenshots loadtest soak soak faults
 
 install: $(STAMP)
 
@@ -35,6 +35,17 @@ format: install
 
 check: lint test
 
+# The fault-injection suite alone (it also runs inside `make test`).
+faults: install
+	LEGATO_REQUIRE_SERVICES=1 $(PY) -m pytest tests/faults $(PYTEST_ARGS)
+
+# Release soak: the same fault suite, larger and longer (not part of `make test` or CI).
+# SOAK_SCALE multiplies executions, kills and time limits (docs/reliability.md).
+SOAK_SCALE ?= 10
+soak: install
+	LEGATO_REQUIRE_SERVICES=1 LEGATO_FAULT_SCALE=$(SOAK_SCALE) \
+	  LEGATO_FAULT_REPORT=data/soak-report.json $(PY) -m pytest tests/faults $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
 
@@ -43,3 +54,7 @@ screenshots: install
 
 bench: install
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_runtime.py
+
+loadtest: install
+	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
