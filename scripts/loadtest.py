@@ -22,13 +22,19 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import stack  # noqa: E402
 
-FLOW = {"StartAt": "Prepare", "States": {
-    "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "Next": "Work"},
-    "Work": {"Type": "Task", "Resource": "builtin:echo", "Next": "Decide"},
-    "Decide": {"Type": "Choice", "Default": "Done", "Choices": [
-        {"Variable": "$.n", "NumericGreaterThan": 1000000, "Next": "Done"}]},
-    "Done": {"Type": "Succeed"},
-}}
+FLOW = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "Next": "Work"},
+        "Work": {"Type": "Task", "Resource": "builtin:echo", "Next": "Decide"},
+        "Decide": {
+            "Type": "Choice",
+            "Default": "Done",
+            "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1000000, "Next": "Done"}],
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
 
 
 class Recorder:
@@ -49,8 +55,9 @@ def client(api: stack.Api, recorder: Recorder, deadline: float, number: int) -> 
     while time.monotonic() < deadline:
         n += 1
         began = time.monotonic()
-        status, body = api.call("POST", "/api/v1/flows/load/executions/",
-                                {"input": {"n": number * 100000 + n}})
+        status, body = api.call(
+            "POST", "/api/v1/flows/load/executions/", {"input": {"n": number * 100000 + n}}
+        )
         recorder.record("start", time.monotonic() - began, status == 201)
         if status != 201:
             continue
@@ -88,8 +95,9 @@ def main() -> None:
         env = stack.base_env(data_dir)
         port = stack.free_port()
         log = data_dir / "serve.log"
-        process = stack.spawn(env, [stack.PYTHON, "manage.py", "serve", "--port", str(port),
-                                    "--no-examples"], log)
+        process = stack.spawn(
+            env, [stack.PYTHON, "manage.py", "serve", "--port", str(port), "--no-examples"], log
+        )
         stack.wait_healthy(f"http://127.0.0.1:{port}", process=process, log=log)
         api = stack.Api(f"http://127.0.0.1:{port}", stack.create_token(env))
     try:
@@ -97,8 +105,10 @@ def main() -> None:
         recorder = Recorder()
         deadline = time.monotonic() + args.seconds
         began = time.monotonic()
-        threads = [threading.Thread(target=client, args=(api, recorder, deadline, i))
-                   for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=client, args=(api, recorder, deadline, i))
+            for i in range(args.clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -110,16 +120,25 @@ def main() -> None:
     report = {"clients": args.clients, "seconds": round(elapsed, 1), "kinds": {}}
     total = sum(len(v) for v in recorder.latencies.values())
     errors = sum(recorder.errors.values())
-    print(f"{args.clients} clients for {elapsed:.0f} s: {total} requests, "
-          f"{total / elapsed:.1f} req/s, error rate {errors / max(total, 1):.2%}")
+    print(
+        f"{args.clients} clients for {elapsed:.0f} s: {total} requests, "
+        f"{total / elapsed:.1f} req/s, error rate {errors / max(total, 1):.2%}"
+    )
     print(f"{'request':<10}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for kind, values in sorted(recorder.latencies.items()):
-        row = {"count": len(values), "rps": len(values) / elapsed,
-               "p50_ms": percentile(values, 50) * 1000, "p99_ms": percentile(values, 99) * 1000,
-               "mean_ms": statistics.mean(values) * 1000, "errors": recorder.errors[kind]}
+        row = {
+            "count": len(values),
+            "rps": len(values) / elapsed,
+            "p50_ms": percentile(values, 50) * 1000,
+            "p99_ms": percentile(values, 99) * 1000,
+            "mean_ms": statistics.mean(values) * 1000,
+            "errors": recorder.errors[kind],
+        }
         report["kinds"][kind] = row
-        print(f"{kind:<10}{row['count']:>8}{row['rps']:>9.1f}{row['p50_ms']:>9.1f}"
-              f"{row['p99_ms']:>9.1f}{row['errors']:>8}")
+        print(
+            f"{kind:<10}{row['count']:>8}{row['rps']:>9.1f}{row['p50_ms']:>9.1f}"
+            f"{row['p99_ms']:>9.1f}{row['errors']:>8}"
+        )
     report.update(total=total, rps=total / elapsed, error_rate=errors / max(total, 1))
     (ROOT / "artifacts").mkdir(exist_ok=True)
     (ROOT / "artifacts" / "loadtest.json").write_text(json.dumps(report, indent=2))

@@ -36,8 +36,10 @@ def main() -> None:
             {"input": {"order": {"id": "A-1002", "total": 80, "card": "declined"}}},
         )
         api.post("/api/v1/flows/hello-world/executions/", {"input": {"name": "Ada"}})
-        media = api.post("/api/v1/flows/media-pipeline/executions/",
-                         {"input": {"video": "s3://uploads/launch.mp4", "flagged": True}})
+        media = api.post(
+            "/api/v1/flows/media-pipeline/executions/",
+            {"input": {"video": "s3://uploads/launch.mp4", "flagged": True}},
+        )
         api.wait_terminal([ok["id"], declined["id"], media["id"]], timeout=60)
         running = api.post(
             "/api/v1/flows/order-saga/executions/",

@@ -102,3 +102,17 @@ test("event types map to table colours", () => {
   assert.equal(eventTone("TaskStateEntered"), "running");
   assert.equal(eventTone("TaskStateExited"), "");
 });
+
+test("applyExecution merges a summary and settles nodes when it ends aborted", async () => {
+  const { applyExecution } = await import("../../workflows/static/legato/js/viewer-state.js");
+  const state = createViewerState({ statuses: { A: "succeeded", B: "running" }, execution: { id: "e", status: "RUNNING", name: "n" } });
+  const stopped = applyExecution(state, { status: "ABORTED", stopped_at: "2026-01-01T00:00:00Z" });
+  assert.equal(stopped.execution.status, "ABORTED");
+  assert.equal(stopped.execution.name, "n");
+  assert.deepEqual(stopped.statuses, { A: "succeeded", B: "aborted" });
+  assert.equal(stopped.events, state.events);
+  const redriven = applyExecution(stopped, { status: "RUNNING", stopped_at: null });
+  assert.deepEqual(redriven.statuses, { A: "succeeded", B: "aborted" });
+  assert.equal(redriven.execution.stopped_at, null);
+  assert.equal(applyExecution(state, null), state);
+});

@@ -66,3 +66,81 @@ def test_an_invalid_input_is_reported_in_the_start_dialog(page, server):
     error = page.wait_for_selector("[data-legato-json-error]:not(:empty)")
     assert error.inner_text().strip()
     assert page.url.endswith("/flows/sleepy2/")
+
+
+def test_stopping_a_running_execution_from_the_page_aborts_it_without_reload(page, server):
+    definition = {
+        "StartAt": "Nap",
+        "States": {
+            "Nap": {
+                "Type": "Task",
+                "Resource": "builtin:sleep",
+                "Parameters": {"seconds": 60},
+                "End": True,
+            }
+        },
+    }
+    status, body = server.call(
+        "POST", "/api/v1/flows/", {"name": "stoppable", "definition": definition}
+    )
+    assert status == 201, body
+    execution = server.post("/api/v1/flows/stoppable/executions/", {"input": {}})
+    page.goto(f"{server.base_url}/executions/{execution['id']}/")
+    page.wait_for_selector('[data-state="Nap"][data-status="running"]', timeout=10_000)
+    page.evaluate("window.__legatoNoReload = true")
+    assert page.is_hidden('[data-legato-action="redrive"]')
+
+    page.click('[data-legato-action="stop"]')
+    page.click('[data-legato-dialog="stop"] button[type=submit]')  # no reason yet: refused here
+    assert page.inner_text('[data-legato-dialog="stop"] [data-legato-field-error="reason"]').strip()
+    page.fill("#stop-reason", "e2e: wrong input")
+    page.click('[data-legato-dialog="stop"] button[type=submit]')
+
+    page.wait_for_selector('[data-state="Nap"][data-status="aborted"]', timeout=10_000)
+    page.wait_for_selector('[data-legato-status-badge][data-status="aborted"]')
+    page.wait_for_selector('[data-legato-action="redrive"]:not([hidden])')
+    assert page.is_hidden('[data-legato-action="stop"]')
+    assert page.evaluate("window.__legatoNoReload") is True
+    stopped = server.get(f"/api/v1/executions/{execution['id']}/")
+    assert stopped["status"] == "ABORTED"
+    assert stopped["cause"] == "e2e: wrong input"
+
+
+def test_approving_a_waiting_callback_from_the_page_finishes_the_execution(page, server):
+    definition = {
+        "StartAt": "Approve",
+        "States": {
+            "Approve": {
+                "Type": "Task",
+                "Resource": "builtin:log.waitForTaskToken",
+                "Parameters": {"message.$": "$$.Task.Token"},
+                "Next": "Ship",
+            },
+            "Ship": {"Type": "Pass", "End": True},
+        },
+    }
+    status, body = server.call(
+        "POST", "/api/v1/flows/", {"name": "approval", "definition": definition}
+    )
+    assert status == 201, body
+    execution = server.post("/api/v1/flows/approval/executions/", {"input": {"order": 7}})
+    page.goto(f"{server.base_url}/executions/{execution['id']}/")
+    card = page.wait_for_selector('.callback[data-state="Approve"]', timeout=15_000)
+    assert "Waiting for a callback" in card.inner_text()
+    page.evaluate("window.__legatoNoReload = true")
+
+    page.fill('.callback[data-state="Approve"] textarea[name=output]', "{not json")
+    page.click('.callback[data-state="Approve"] .btn--success')
+    page.wait_for_selector('.callback[data-state="Approve"] .field__error:not(:empty)')
+    page.fill(
+        '.callback[data-state="Approve"] textarea[name=output]', json.dumps({"approved": True})
+    )
+    page.click('.callback[data-state="Approve"] .btn--success')
+
+    page.wait_for_selector('[data-state="Ship"][data-status="succeeded"]', timeout=15_000)
+    page.wait_for_selector('[data-legato-status-badge][data-status="succeeded"]', timeout=10_000)
+    page.wait_for_selector("[data-legato-callbacks]", state="hidden", timeout=10_000)
+    assert page.evaluate("window.__legatoNoReload") is True
+    finished = server.get(f"/api/v1/executions/{execution['id']}/")
+    assert finished["status"] == "SUCCEEDED"
+    assert finished["output"] == {"approved": True}

@@ -253,6 +253,9 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "cause": execution.cause or None,
         "started_at": _stamp(execution.started_at),
         "stopped_at": _stamp(execution.stopped_at),
+        "redrive_count": execution.redrive_count,
+        "parent": str(execution.parent_id) if execution.parent_id else None,
+        "rerun_of": str(execution.rerun_of_id) if execution.rerun_of_id else None,
     }
 
 

@@ -96,8 +96,10 @@ def stop_execution(
 ) -> bool:
     """Abort a running execution; its running attempts are cancelled and timers dropped."""
     with transaction.atomic():
+        # An unnamed stop still gets an error name: the history and the API read better.
         stopped = _transition(
-            execution_id, {"type": "stop", "error": error or None, "cause": cause or None}
+            execution_id,
+            {"type": "stop", "error": error or "Legato.Stopped", "cause": cause or None},
         )
         if stopped and user is not None:
             audit(user, "stop", f"execution:{execution_id}", reason or cause, error=error)

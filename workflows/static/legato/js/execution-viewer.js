@@ -1,14 +1,23 @@
 /**
  * Execution page: draw the diagram coloured by state status, list the events, and follow the
  * execution live over a WebSocket (`data-legato-ws`), resuming after the last seq seen.
- * Pure state handling lives in viewer-state.js; this module only touches the DOM.
+ * Operator actions (operator-actions-ui.js), waiting callbacks (callbacks-ui.js) and the step
+ * panel with live logs (step-panel.js) hang off it; the task attempts come from /states/.
+ * Pure state handling lives in viewer-state.js, operator-actions.js and step-detail.js.
  */
 
+import { getJson, paths } from "./api-client.js";
+import { CallbackCards } from "./callbacks-ui.js";
 import { el, readJsonScript } from "./dom.js";
 import { applyStatuses, renderGraph, stateNode } from "./flow-graph.js";
 import { elapsedMs, formatClock, formatDateTime, formatDuration, prettyJson, previewJson } from "./format.js";
 import { LiveSocket } from "./live-socket.js";
+import { affectsAttempts, looksLikeWaiting, waitingCallbacks } from "./operator-actions.js";
+import { OperatorActions } from "./operator-actions-ui.js";
+import { addLogLines, createLogStore } from "./step-detail.js";
+import { StepPanel } from "./step-panel.js";
 import {
+  applyExecution,
   applyMessage,
   createViewerState,
   eventTone,
@@ -17,6 +26,8 @@ import {
   socketUrl,
   statusLabel,
 } from "./viewer-state.js";
+
+const ATTEMPTS_DEBOUNCE_MS = 400;
 
 const LIVE_TEXT = {
   connecting: "Connecting…",
@@ -40,14 +51,47 @@ class ExecutionPage {
     this.selected = null;
     this.durationTimer = null;
     this.socket = null;
+    this.graph = readJsonScript(this.diagram?.dataset.legatoGraph || "legato-graph", null);
+    this.types = new Map((this.graph?.nodes || []).filter((n) => n?.state).map((n) => [n.state, n.type || null]));
+
+    // Task attempts from /states/: loaded once, then again (debounced) when events say so.
+    this.attempts = { status: "idle", attempts: null, error: "" };
+    this.attemptsTimer = null;
+    this.attemptsInFlight = false;
+    this.attemptsAgain = false;
+    this.logs = createLogStore();
+
+    this.actions = new OperatorActions({
+      root,
+      getState: () => this.state,
+      onExecution: (execution) => this.receiveExecution(execution),
+    });
+    this.callbacks = new CallbackCards(this.q("callbacks"), {
+      onSent: () => this.scheduleAttempts(150),
+      onShowState: (name) => this.select(name, { scroll: true }),
+      canOperate: root.dataset.legatoCanOperate !== "false",
+    });
+    this.panel = new StepPanel({
+      side: this.q("side") || root,
+      getState: () => this.state,
+      getAttempts: () => this.attempts,
+      logs: this.logs,
+      typeOf: (name) => this.types.get(name) || null,
+      onClose: () => this.select(null),
+      onRetry: () => this.loadAttempts(),
+    });
   }
 
   start() {
-    this.renderPayload(this.q("input"), readJsonScript("legato-input", null), "No input.");
+    this.input = readJsonScript("legato-input", null);
+    this.renderPayload(this.q("input"), this.input, "No input.");
+    this.actions.start(this.input);
     this.renderExecution();
     this.appendEvents(this.state.events, false);
     this.drawDiagram();
     this.wireSelection();
+    if (!isTerminal(this.state.execution.status) && looksLikeWaiting(this.state.events)) this.callbacks.placeholder();
+    this.loadAttempts();
     this.startLive();
   }
 
@@ -59,7 +103,7 @@ class ExecutionPage {
     for (const g of svg.querySelectorAll("g[data-state]")) {
       g.setAttribute("tabindex", "0");
       g.setAttribute("role", "button");
-      g.setAttribute("aria-label", `${g.dataset.state}: show its events`);
+      g.setAttribute("aria-label", `${g.dataset.state}: show its details, logs and events`);
     }
   }
 
@@ -78,11 +122,28 @@ class ExecutionPage {
       stopped.textContent = formatDateTime(ex.stopped_at);
       stopped.setAttribute("datetime", ex.stopped_at);
       this.q("stopped-item").hidden = false;
+    } else if (stopped && !ex.stopped_at && stopped.hasAttribute("datetime")) {
+      // Redriven: running again, so no stop time any more.
+      stopped.removeAttribute("datetime");
+      stopped.textContent = "";
+      this.q("stopped-item").hidden = true;
     }
+    this.renderRedrives(ex);
+    this.actions.update();
     this.renderOutput(ex);
     this.tickDuration();
     if (isTerminal(ex.status)) this.stopDuration();
     else if (!this.durationTimer) this.durationTimer = setInterval(() => this.tickDuration(), 250);
+  }
+
+  renderRedrives(ex) {
+    const tag = this.q("redrive-count");
+    const count = Number(ex.redrive_count);
+    if (!tag || !Number.isFinite(count)) return;
+    if (String(count) === tag.dataset.count) return;
+    tag.dataset.count = String(count);
+    tag.textContent = `Redriven ${count}×`;
+    this.q("redrive-item").hidden = count <= 0;
   }
 
   renderOutput(ex) {
@@ -93,7 +154,8 @@ class ExecutionPage {
     const errorSection = this.q("error-section");
     if (errorSection) errorSection.hidden = !hasError;
     if (hasError) {
-      this.q("error").textContent = ex.error || "(no error name)";
+      const stopped = String(ex.status || "").toUpperCase() === "ABORTED";
+      this.q("error").textContent = ex.error || (stopped ? "Aborted" : "(no error name)");
       this.q("cause").textContent = formatCause(ex.cause);
     }
   }
@@ -184,7 +246,8 @@ class ExecutionPage {
     this.q("selection-clear")?.addEventListener("click", () => this.select(null));
   }
 
-  select(name) {
+  select(name, { scroll = false } = {}) {
+    const previous = this.selected;
     this.selected = name;
     for (const g of this.diagram?.querySelectorAll('g[data-selected="true"]') || []) g.removeAttribute("data-selected");
     if (name) stateNode(this.diagram, name)?.setAttribute("data-selected", "true");
@@ -194,6 +257,14 @@ class ExecutionPage {
       this.q("selection-name").textContent = name || "";
     }
     this.highlight(name);
+    if (name) {
+      this.panel.open(name);
+      if (scroll) this.q("side")?.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    } else {
+      this.panel.close();
+      // Give the keyboard focus back to the node the panel was about.
+      if (previous && this.panel.view?.contains(document.activeElement)) stateNode(this.diagram, previous)?.focus();
+    }
   }
 
   highlight(name) {
@@ -212,12 +283,7 @@ class ExecutionPage {
       this.setLive("closed");
       return;
     }
-    this.socket = new LiveSocket({
-      url: () => socketUrl(window.location, path, lastSeq(this.state.events)),
-      onMessage: (message) => this.receive(message),
-      onState: (state) => this.setLive(state),
-      shouldReconnect: () => !isTerminal(this.state.execution.status),
-    });
+    this.createSocket(path);
     window.addEventListener("pagehide", () => this.socket?.stop());
     // Back/forward cache: the page comes back with its socket stopped; resume it.
     window.addEventListener("pageshow", (event) => {
@@ -226,21 +292,114 @@ class ExecutionPage {
     this.socket.start();
   }
 
+  /** Go live again after a redrive: restart the socket, or open one if the page never had. */
+  ensureLive() {
+    const path = this.root.dataset.legatoWs;
+    if (!path || !("WebSocket" in window) || isTerminal(this.state.execution.status)) return;
+    if (!this.socket) {
+      this.createSocket(path);
+      window.addEventListener("pagehide", () => this.socket?.stop());
+    }
+    if (this.socket.state === "closed" || this.socket.state === "idle") this.socket.start();
+  }
+
+  createSocket(path) {
+    this.socket = new LiveSocket({
+      url: () => socketUrl(window.location, path, lastSeq(this.state.events)),
+      onMessage: (message) => this.receive(message),
+      onState: (state) => this.setLive(state),
+      shouldReconnect: () => !isTerminal(this.state.execution.status),
+    });
+  }
+
   receive(message) {
-    const before = this.state.execution.status;
+    if (message?.type === "logs") {
+      this.receiveLogs(message);
+      return;
+    }
     const { state, added } = applyMessage(this.state, message);
     this.state = state;
     if (added.length) this.appendEvents(added, true);
     if (this.diagram) applyStatuses(this.diagram, state.statuses);
     if (message?.execution) this.renderExecution();
-    if (isTerminal(state.execution.status) && !isTerminal(before)) this.socket?.stop();
+    if (added.length) this.panel.refresh();
+    if (affectsAttempts(added)) this.scheduleAttempts();
+    // Terminal: no more events will come. (A Stop answered from this page may have made the
+    // execution terminal before the socket delivered ExecutionAborted; stop after it did.)
+    if (isTerminal(state.execution.status) && this.socket && this.socket.state !== "closed") this.socket.stop();
+  }
+
+  /** Live log lines of one attempt: keep them, and show them if that attempt is open. */
+  receiveLogs(message) {
+    const added = addLogLines(this.logs, message.lines, message.attempt);
+    if (!added.length) return;
+    const known = this.attempts.attempts?.some((a) => a.id === message.attempt);
+    const shown = this.panel.appendLogs(message.state, message.attempt, added);
+    if (!known || !shown) this.scheduleAttempts();
+  }
+
+  /** The answer to Stop or Redrive: the execution as the API sees it now. */
+  receiveExecution(execution) {
+    const wasTerminal = isTerminal(this.state.execution.status);
+    this.state = applyExecution(this.state, execution);
+    if (this.diagram) applyStatuses(this.diagram, this.state.statuses);
+    this.renderExecution();
+    this.panel.refresh();
+    const terminal = isTerminal(this.state.execution.status);
+    if (wasTerminal && !terminal) {
+      this.ensureLive();
+    } else if (terminal && this.socket && this.socket.state !== "closed") {
+      // Let the socket deliver the closing events (ExecutionAborted…), then close it.
+      setTimeout(() => {
+        if (isTerminal(this.state.execution.status)) this.socket?.stop();
+      }, 3000);
+      this.setLive(this.socket.state);
+    } else if (terminal) {
+      this.setLive("closed");
+    }
+    this.scheduleAttempts(100);
+  }
+
+  /* ---------------------------------------------------------------- task attempts */
+
+  scheduleAttempts(delay = ATTEMPTS_DEBOUNCE_MS) {
+    clearTimeout(this.attemptsTimer);
+    this.attemptsTimer = setTimeout(() => this.loadAttempts(), delay);
+  }
+
+  async loadAttempts() {
+    const id = this.state.execution.id;
+    if (!id) return;
+    if (this.attemptsInFlight) {
+      this.attemptsAgain = true;
+      return;
+    }
+    this.attemptsInFlight = true;
+    if (this.attempts.status === "idle") this.attempts = { ...this.attempts, status: "loading" };
+    const result = await getJson(paths.states(id));
+    this.attemptsInFlight = false;
+    if (result.ok && Array.isArray(result.data?.results)) {
+      for (const attempt of result.data.results) addLogLines(this.logs, attempt.logs, attempt.id);
+      this.attempts = { status: "ready", attempts: result.data.results, error: "" };
+    } else {
+      const message = result.ok ? "The server answered without a list of attempts." : result.message;
+      this.attempts = { ...this.attempts, status: "error", error: message };
+    }
+    const running = !isTerminal(this.state.execution.status);
+    if (this.attempts.attempts) this.callbacks.render(running ? waitingCallbacks(this.attempts.attempts) : []);
+    else if (!running) this.callbacks.clear();
+    this.panel.refresh();
+    if (this.attemptsAgain) {
+      this.attemptsAgain = false;
+      this.scheduleAttempts(0);
+    }
   }
 
   setLive(state) {
     const node = this.q("live");
     if (!node) return;
     node.dataset.live = state;
-    node.textContent = isTerminal(this.state.execution.status) && state === "closed" ? "Finished" : LIVE_TEXT[state] || state;
+    node.textContent = isTerminal(this.state.execution.status) && (state === "closed" || state === "idle") ? "Finished" : LIVE_TEXT[state] || state;
   }
 }
 

@@ -89,7 +89,9 @@ export function attemptTiming(attempt, now = Date.now()) {
   const queued = attempt?.scheduled_at && attempt?.started_at ? elapsedMs(attempt.scheduled_at, attempt.started_at) : Number.NaN;
   let ran = Number.NaN;
   if (attempt?.started_at) {
-    ran = attempt.finished_at ? elapsedMs(attempt.started_at, attempt.finished_at) : elapsedMs(attempt.started_at, null, now);
+    // A callback task's handler finishes at once, but the task lasts until its token is used.
+    const open = !attempt.finished_at || String(attempt.status || "").toUpperCase() === "WAITING";
+    ran = open ? elapsedMs(attempt.started_at, null, now) : elapsedMs(attempt.started_at, attempt.finished_at);
   }
   return { queued, ran };
 }
