@@ -6,7 +6,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .api import errors as api_errors
 from .web import views
+
+# Under /api/ even an unrouted URL (a malformed execution id, say) answers with the
+# API's JSON error body, as the OpenAPI schema documents.
+handler404 = api_errors.not_found
+handler500 = api_errors.server_error
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

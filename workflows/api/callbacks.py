@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +18,16 @@ from rest_framework.views import APIView
 
 from .. import roles, services
 from ..services import callbacks
+from .parsers import NUL, NulFreeMixin
+from .schema import (
+    BODY_ERRORS,
+    TASK_TOKEN,
+    ActivityTaskSerializer,
+    EmptySerializer,
+    errors,
+    json_body,
+)
+from .serializers import StrictCharField
 
 MAX_POLL_SECONDS = 60.0
 DEFAULT_POLL_SECONDS = 20.0
@@ -25,13 +38,26 @@ class TokenSuccessSerializer(serializers.Serializer):
 
 
 class TokenFailureSerializer(serializers.Serializer):
-    error = serializers.CharField(max_length=256, required=False, default="Legato.TaskFailed")
-    cause = serializers.CharField(max_length=32768, required=False, allow_blank=True, default="")
+    error = StrictCharField(max_length=256, required=False, default="Legato.TaskFailed")
+    cause = StrictCharField(max_length=32768, required=False, allow_blank=True, default="")
 
 
-class TokenSuccessView(APIView):
+_TOKEN_ERRORS = errors(
+    e404="No task has this token (`TaskDoesNotExist`).",
+    e409="The task is no longer waiting (`TaskTimedOut`).",
+)
+
+
+class TokenSuccessView(NulFreeMixin, APIView):
     """Complete a callback task with its result (``{"output": …}``)."""
 
+    @extend_schema(
+        operation_id="sendTaskSuccess",
+        tags=["callbacks"],
+        parameters=[TASK_TOKEN],
+        request=json_body(TokenSuccessSerializer),
+        responses={200: EmptySerializer, **_TOKEN_ERRORS, **errors(*BODY_ERRORS, 413)},
+    )
     def post(self, request: Request, token: str) -> Response:
         body = TokenSuccessSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -40,9 +66,16 @@ class TokenSuccessView(APIView):
         return Response({})
 
 
-class TokenFailureView(APIView):
+class TokenFailureView(NulFreeMixin, APIView):
     """Fail a callback task (``{"error", "cause"}``); Retry/Catch apply as usual."""
 
+    @extend_schema(
+        operation_id="sendTaskFailure",
+        tags=["callbacks"],
+        parameters=[TASK_TOKEN],
+        request=json_body(TokenFailureSerializer),
+        responses={200: EmptySerializer, **_TOKEN_ERRORS, **errors(*BODY_ERRORS)},
+    )
     def post(self, request: Request, token: str) -> Response:
         body = TokenFailureSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -59,14 +92,71 @@ class TokenFailureView(APIView):
         return Response({})
 
 
-class TokenHeartbeatView(APIView):
+class TokenHeartbeatView(NulFreeMixin, APIView):
     """Report that a callback task is still being worked on (resets HeartbeatSeconds)."""
 
+    @extend_schema(
+        operation_id="sendTaskHeartbeat",
+        tags=["callbacks"],
+        parameters=[TASK_TOKEN],
+        request=None,
+        responses={200: EmptySerializer, **_TOKEN_ERRORS},
+    )
     def post(self, request: Request, token: str) -> Response:
         services.heartbeat_token(token)
         return Response({})
 
 
+class ActivityPollSchema(APIView):
+    """The OpenAPI description of ``activity_poll`` (an async plain Django view, which
+    drf-spectacular cannot inspect itself): ``documented_by`` attaches it. Never routed."""
+
+    @extend_schema(
+        operation_id="pollActivity",
+        tags=["callbacks"],
+        description="Long poll for the next task of an activity (operator role): up to `wait` "
+        "seconds, then 204 if none came.",
+        parameters=[
+            OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter(
+                "worker",
+                OpenApiTypes.STR,
+                description="Who is asking, recorded on the task (first 200 characters); "
+                "default `anonymous`.",
+            ),
+            OpenApiParameter(
+                "wait",
+                OpenApiTypes.NUMBER,
+                description=f"Seconds to wait for a task (default {DEFAULT_POLL_SECONDS:g}); "
+                f"clamped to 0–{MAX_POLL_SECONDS:g}.",
+            ),
+        ],
+        responses={
+            200: ActivityTaskSerializer,
+            204: OpenApiResponse(description="No task came within `wait` seconds."),
+            **errors(
+                e400="`wait` is not a finite number, or a NUL character in the name or "
+                "`worker` (`InvalidRequest`)."
+            ),
+        },
+    )
+    def get(self, request: Request, name: str) -> Response:
+        raise NotImplementedError  # documentation only: activity_poll answers
+
+
+def documented_by(schema_view: type[APIView]) -> Any:
+    """Let drf-spectacular document a plain Django view as if it were ``schema_view``
+    (its endpoint enumerator only looks for ``view.cls``)."""
+
+    def decorate(view: Any) -> Any:
+        view.cls = schema_view
+        view.initkwargs = {}
+        return view
+
+    return decorate
+
+
+@documented_by(ActivityPollSchema)
 async def activity_poll(request: HttpRequest, name: str) -> HttpResponse:
     """Long poll for the next task of activity ``name``: 200 ``{taskToken, input}`` or 204.
 
@@ -79,12 +169,19 @@ async def activity_poll(request: HttpRequest, name: str) -> HttpResponse:
     if not await sync_to_async(roles.can_operate)(user):
         return _error(403, "PermissionDenied", "Your role does not allow this.")
     if request.method != "GET":
-        return _error(405, "MethodNotAllowed", f"Method {request.method} is not allowed.")
+        response = _error(405, "MethodNotAllowed", f"Method {request.method} is not allowed.")
+        response["Allow"] = "GET"
+        return response
     try:
-        wait = min(MAX_POLL_SECONDS, max(0.0, float(request.GET.get("wait", DEFAULT_POLL_SECONDS))))
+        wait = float(request.GET.get("wait", DEFAULT_POLL_SECONDS))
     except ValueError:
+        wait = math.nan
+    if not math.isfinite(wait):
         return _error(400, "InvalidRequest", "wait must be a number of seconds")
+    wait = min(MAX_POLL_SECONDS, max(0.0, wait))
     worker = request.GET.get("worker", "")[:200] or "anonymous"
+    if NUL in name or NUL in worker:  # the database could not compare or store it
+        return _error(400, "InvalidRequest", "name and worker must not contain NUL characters")
     deadline = time.monotonic() + wait
     claim = sync_to_async(callbacks._claim_activity, thread_sensitive=False)
     while True:

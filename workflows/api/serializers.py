@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Event, Execution, Flow, FlowVersion
@@ -11,6 +12,29 @@ from ..models import Event, Execution, Flow, FlowVersion
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,80}$"
 
 
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers (DRF's CharField quietly turns 5 into "5")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+DEFINITION_SCHEMA = {
+    "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "string"}],
+    "description": "A JSON object, or a string holding JSON or YAML.",
+}
+
+
+@extend_schema_field(DEFINITION_SCHEMA)
 class DefinitionField(serializers.Field):
     """A definition as a JSON object, or as JSON/YAML text."""
 
@@ -24,21 +48,19 @@ class DefinitionField(serializers.Field):
 
 
 class FlowCreateSerializer(serializers.Serializer):
-    name = serializers.RegexField(
+    name = StrictRegexField(
         NAME_PATTERN,
         max_length=80,
         error_messages={"invalid": "use 1-80 letters, digits, '-' or '_'"},
     )
     definition = DefinitionField()
-    description = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=2000
-    )
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
     example_input = serializers.JSONField(required=False, allow_null=True, default=None)
 
 
 class FlowUpdateSerializer(serializers.Serializer):
     definition = DefinitionField()
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class ValidateSerializer(serializers.Serializer):
@@ -46,8 +68,10 @@ class ValidateSerializer(serializers.Serializer):
 
 
 class StartExecutionSerializer(serializers.Serializer):
-    input = serializers.JSONField(required=False)
-    name = serializers.RegexField(
+    input = serializers.JSONField(
+        required=False, allow_null=True, help_text="The execution's input; absent or null: {}."
+    )
+    name = StrictRegexField(
         NAME_PATTERN,
         max_length=80,
         required=False,
@@ -56,17 +80,17 @@ class StartExecutionSerializer(serializers.Serializer):
 
 
 class RedriveSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class RerunSerializer(RedriveSerializer):
-    state = serializers.CharField(max_length=80)
+    state = StrictCharField(max_length=80)
 
 
 class StopExecutionSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    error = serializers.CharField(required=False, allow_blank=True, max_length=256, default="")
-    cause = serializers.CharField(required=False, allow_blank=True, max_length=32768, default="")
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")
+    error = StrictCharField(required=False, allow_blank=True, max_length=256, default="")
+    cause = StrictCharField(required=False, allow_blank=True, max_length=32768, default="")
 
 
 class FlowVersionSerializer(serializers.ModelSerializer):
@@ -96,6 +120,14 @@ class FlowSerializer(serializers.ModelSerializer):
             "url",
         ]
 
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {},
+            "nullable": True,
+            "description": "The latest version's States Language definition.",
+        }
+    )
     def get_definition(self, flow: Flow) -> Any:
         version = flow.current
         return version.definition if version else None
