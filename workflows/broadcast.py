@@ -1,60 +1,105 @@
-"""Publishing new history events to live viewers, after commit.
+"""Publishing new history events and log lines to live viewers, after commit.
 
-Each message carries event sequence numbers; a viewer that misses one (a dropped
-channel-layer message, a reconnect) asks for everything after the last seq it saw, so
-delivery here may be best-effort.
+Each message carries sequence numbers; a viewer that misses one (a dropped channel-layer
+message, a reconnect) reads everything after the last seq it saw from the database, so
+delivery here is best-effort and never blocks a transition: messages go onto a queue that
+one background event loop per process drains in order. (Calling ``async_to_sync`` per
+transition started a new loop and thread each time and, with ``channels_redis``, new
+Redis connections: a quarter of every step's cost.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 log = logging.getLogger(__name__)
+QUEUE_LIMIT = 10_000
 
 
 def execution_group(execution_id: str) -> str:
     return f"execution-{execution_id}"
 
 
-def flow_group(flow_name: str) -> str:
-    return f"flow-{flow_name}"
+class _Sender:
+    """One event loop thread per process that sends queued messages in order."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
+        ready = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(ready,), name="legato-broadcast", daemon=True
+        )
+        self.thread.start()
+        ready.wait(5)
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.queue = asyncio.Queue(QUEUE_LIMIT)
+        self.loop.create_task(self._drain())
+        ready.set()
+        self.loop.run_forever()
+
+    async def _drain(self) -> None:
+        assert self.queue is not None
+        while True:
+            group, message = await self.queue.get()
+            layer = get_channel_layer()
+            if layer is None:
+                continue
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # noqa: BLE001 - viewers catch up from the database
+                log.warning("broadcast to %s failed", group, exc_info=True)
+
+    def put(self, group: str, message: dict[str, Any]) -> None:
+        self.loop.call_soon_threadsafe(self._put_nowait, group, message)
+
+    def _put_nowait(self, group: str, message: dict[str, Any]) -> None:
+        assert self.queue is not None
+        try:
+            self.queue.put_nowait((group, message))
+        except asyncio.QueueFull:
+            log.warning("broadcast queue full; a viewer will catch up from the database")
 
 
-EXECUTIONS_GROUP = "executions"
+_sender: _Sender | None = None
+_lock = threading.Lock()
+
+
+def _get_sender() -> _Sender:
+    global _sender
+    with _lock:
+        # A forked worker process inherits the object but not its thread: start anew.
+        if _sender is None or _sender.pid != os.getpid() or not _sender.thread.is_alive():
+            _sender = _Sender()
+        return _sender
+
+
+def _publish(group: str, message: dict[str, Any]) -> None:
+    if get_channel_layer() is None:
+        return
+    try:
+        _get_sender().put(group, message)
+    except Exception:  # noqa: BLE001 - best effort by design (see the module docstring)
+        log.warning("could not queue a broadcast to %s", group, exc_info=True)
 
 
 def events_recorded(
-    execution_id: str, flow_name: str, events: list[dict[str, Any]], execution: dict[str, Any]
+    execution_id: str, events: list[dict[str, Any]], execution: dict[str, Any]
 ) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "legato.events", "events": events, "execution": execution}
-    summary = {"type": "legato.execution", "execution": {**execution, "flow": flow_name}}
-    try:
-        async_to_sync(_send)(layer, execution_id, flow_name, message, summary)
-    except Exception:  # noqa: BLE001 - viewers catch up from the database on reconnect
-        log.warning("broadcast for execution %s failed", execution_id, exc_info=True)
+    _publish(
+        execution_group(execution_id),
+        {"type": "legato.events", "events": events, "execution": execution},
+    )
 
 
 def logs_recorded(execution_id: str, payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "legato.logs", **payload}
-    try:
-        async_to_sync(layer.group_send)(execution_group(execution_id), message)
-    except Exception:  # noqa: BLE001 - logs are in the database; the page reloads them
-        log.warning("log broadcast for execution %s failed", execution_id, exc_info=True)
-
-
-async def _send(
-    layer: Any, execution_id: str, flow_name: str, message: dict[str, Any], summary: dict[str, Any]
-) -> None:
-    await layer.group_send(execution_group(execution_id), message)
-    await layer.group_send(flow_group(flow_name), summary)
-    await layer.group_send(EXECUTIONS_GROUP, summary)
+    _publish(execution_group(execution_id), {"type": "legato.logs", **payload})

@@ -34,7 +34,7 @@ def run_attempt(attempt_id: int) -> None:
         stop.set()
         keeper.join(5)
     services.append_logs(claim.attempt_id, collector.take())
-    services.complete_attempt(claim.attempt_id, claim.claim, **outcome)
+    services.complete_attempt(claim.attempt_id, claim.claim, **outcome, held=claim)
 
 
 def _heartbeat(claim: services.Claim):

@@ -34,7 +34,7 @@ def worker():
         yield
 
 
-def wait_for(execution, seconds=20):
+def wait_for(execution, seconds=60):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         execution.refresh_from_db()

@@ -174,7 +174,7 @@ def test_events_are_broadcast_only_after_commit(make_flow, broker, monkeypatch):
     sent = []
     monkeypatch.setattr(
         "workflows.broadcast.events_recorded",
-        lambda eid, flow, events, summary: sent.append([e["seq"] for e in events]),
+        lambda eid, events, summary: sent.append([e["seq"] for e in events]),
     )
     services.start_execution(make_flow(TASK_FLOW), {})
     assert sent == [[1, 2, 3]]

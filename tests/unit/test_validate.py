@@ -385,3 +385,10 @@ def test_an_item_reader_with_an_unknown_resource_is_reported():
         }
     )
     assert "ITEMREADER_RESOURCE" in rules(result)
+
+
+def test_a_nul_character_anywhere_is_reported():
+    result = validate(
+        '{"StartAt": "A", "Comment": "\\u0000", "States": {"A": {"Type": "Succeed"}}}'
+    )
+    assert [d.rule for d in result.diagnostics] == ["NUL_CHARACTER"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from . import errors
 from .errors import DATA_LIMIT_EXCEEDED, StatesError
 from .intrinsics import Evaluator as IntrinsicEvaluator
 from .jsonata import Evaluator as JsonataEvaluator
@@ -246,7 +247,12 @@ class FramesMixin:
     def check_size(self, value: Any) -> None:
         """A state output over the payload limit fails the execution (uncatchably)."""
         limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
-        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        if "\\u0000" in text:
+            raise StatesError(
+                errors.RUNTIME, "A state output contains a NUL character, which cannot be stored"
+            )
+        size = len(text.encode())
         if size > limit:
             raise StatesError(
                 DATA_LIMIT_EXCEEDED,

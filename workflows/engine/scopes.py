@@ -281,6 +281,10 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             data = self._iteration_input(frame_id, frame, state, index)
             start = self.start_run if children["distributed"] else self.start_child  # type: ignore[attr-defined]
             start(frame_id, frame, index, children["pointer"], data)
+        if children["next"] >= children["total"]:
+            # Every iteration has its input: the snapshot no longer needs to carry the items
+            # (it is saved on every transition until the Map ends).
+            children["items"] = children["batches"] = children["data"] = None
         children["launching"] = False
 
     def children_settled(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:

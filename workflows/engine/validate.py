@@ -79,6 +79,8 @@ class _Checker(StateChecks):
         if not isinstance(root, dict):
             self.schema("ROOT_NOT_OBJECT", "the definition must be a JSON object", "")
             return
+        for pointer in _nul_strings(root, ""):
+            self.schema("NUL_CHARACTER", "a NUL character (\\u0000) cannot be stored", pointer)
         for key in root:
             if key not in TOP_FIELDS:
                 self.schema("UNKNOWN_FIELD", f"unknown top-level field {key!r}", f"/{key}")
@@ -301,6 +303,21 @@ def successors(state: Any) -> Iterator[str]:
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("Next"), str):
                     yield item["Next"]
+
+
+def _nul_strings(value: Any, pointer: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield pointer
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = join_pointer(pointer, key)
+            if "\x00" in key:
+                yield child
+            yield from _nul_strings(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_strings(item, join_pointer(pointer, index))
 
 
 def _positive_int(value: Any) -> bool:

@@ -20,6 +20,7 @@ from ..models import (
 )
 from .core import _check_payload, _locked, _persist, _transition, _unsafe
 from .errors import (
+    PayloadInvalid,
     PayloadTooLarge,
 )
 
@@ -38,6 +39,7 @@ class Claim:
     idempotency_key: str
     lease_seconds: float
     token: str | None = None
+    key: str = ""
 
 
 def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
@@ -85,6 +87,7 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         attempt.idempotency_key if not _unsafe("idempotency_key") else f"{attempt.pk}:{token}",
         lease,
         attempt.token,
+        attempt.key,
     )
 
 
@@ -134,13 +137,22 @@ def complete_attempt(
     output: Any = None,
     error: str | None = None,
     cause: str | None = None,
+    held: Claim | None = None,
 ) -> bool:
     """Record an attempt's result and advance the execution, once.
 
     Ignored (False) when the claim is stale: the attempt was reclaimed after a lost
     lease, cancelled by a stop or a timeout, or already completed by a duplicate.
+    ``held`` (the worker's Claim) saves re-reading what the worker already knows.
     """
-    attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key", "token").first()
+    if held is not None:
+        attempt = TaskAttempt(
+            pk=attempt_id, execution_id=held.execution_id, key=held.key, token=held.token
+        )
+    else:
+        attempt = (
+            TaskAttempt.objects.filter(pk=attempt_id).only("execution_id", "key", "token").first()
+        )
     if attempt is None:
         return False
     if error is None:
@@ -148,6 +160,8 @@ def complete_attempt(
             _check_payload(output, "task output")
         except PayloadTooLarge as exc:
             output, error, cause = None, engine.errors.DATA_LIMIT_EXCEEDED, exc.message
+        except PayloadInvalid as exc:
+            output, error, cause = None, "Legato.InvalidOutput", exc.message
     now = timezone.now()
 
     def guard(execution: Execution) -> bool:

@@ -19,6 +19,7 @@ from ..models import (
     definition_for,
 )
 from .errors import (
+    PayloadInvalid,
     PayloadTooLarge,
 )
 
@@ -59,10 +60,13 @@ def _user(user: Any) -> Any:
 def _check_payload(value: Any, what: str) -> None:
     import json
 
-    size = len(json.dumps(value, separators=(",", ":")).encode())
+    text = json.dumps(value, separators=(",", ":"))
     limit = settings.LEGATO["MAX_PAYLOAD_BYTES"]
-    if size > limit:
-        raise PayloadTooLarge(f"The {what} is {size} bytes; the limit is {limit} bytes.")
+    if len(text.encode()) > limit:
+        raise PayloadTooLarge(f"The {what} is {len(text)} bytes; the limit is {limit} bytes.")
+    if "\\u0000" in text:
+        # PostgreSQL cannot store NUL in text or jsonb; refuse it here, not with a 500.
+        raise PayloadInvalid(f"The {what} contains a NUL character (\\u0000).")
 
 
 # --- transitions -----------------------------------------------------------------------
@@ -165,9 +169,7 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
     transaction.on_commit(lambda: dispatch.publish_attempts(attempt_ids))
     if wake_at:
         transaction.on_commit(lambda: dispatch.timers_scheduled(min(wake_at)))
-    transaction.on_commit(
-        lambda: broadcast.events_recorded(str(execution.pk), execution.flow.name, payload, summary)
-    )
+    transaction.on_commit(lambda: broadcast.events_recorded(str(execution.pk), payload, summary))
     if cancelled_keys:
         _stop_children_after_commit(execution, cancelled_keys)
     limit = settings.LEGATO["MAX_HISTORY_EVENTS"]

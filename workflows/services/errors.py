@@ -31,6 +31,10 @@ class FlowAlreadyExists(ServiceError):
     status = 409
 
 
+class PayloadInvalid(ServiceError):
+    code = "InvalidPayload"
+
+
 class PayloadTooLarge(ServiceError):
     code = "PayloadTooLarge"
     status = 413

@@ -64,12 +64,17 @@ def sweep(batch: int = 500) -> SweepReport:
     unclaimed = list(
         TaskAttempt.objects.filter(status=TaskAttempt.Status.SCHEDULED, published_at__lt=stale)
         .exclude(resource__startswith="activity:")  # activity workers poll; nothing to push
-        .values_list("pk", "queue")[:batch]
+        .values_list("pk", "queue", "published_at", "publish_count")[:batch]
     )
-    for attempt_id, queue in unclaimed:
+    after = settings.LEGATO["REPUBLISH_AFTER_SECONDS"]
+    for attempt_id, queue, published_at, count in unclaimed:
+        # Back off: a deep queue keeps attempts unclaimed for a while, and publishing them
+        # again and again would only deepen it. 1x, 2x, 4x … up to 32x the base wait.
+        if published_at > now - timedelta(seconds=after * 2 ** min(count, 5)):
+            continue
         updated = TaskAttempt.objects.filter(
-            pk=attempt_id, status=TaskAttempt.Status.SCHEDULED, published_at__lt=stale
-        ).update(published_at=now)
+            pk=attempt_id, status=TaskAttempt.Status.SCHEDULED, published_at=published_at
+        ).update(published_at=now, publish_count=count + 1)
         if updated:
             report.republished += 1
             dispatch.publish_attempts([(attempt_id, queue)], republish=True)

@@ -122,8 +122,10 @@ def execution_list(request: HttpRequest) -> HttpResponse:
 
 @viewer_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
-    linked = _executions().select_related("parent", "rerun_of").defer(
-        "parent__snapshot", "rerun_of__snapshot"
+    linked = (
+        _executions()
+        .select_related("parent", "rerun_of")
+        .defer("parent__snapshot", "rerun_of__snapshot")
     )
     execution = get_object_or_404(linked, pk=execution_id)
     events = [e.as_dict() for e in Event.objects.filter(execution=execution).order_by("seq")]
