@@ -21,6 +21,7 @@ urlpatterns = [
     path("executions/", views.execution_list, name="execution-list"),
     path("executions/<uuid:execution_id>/", views.execution_detail, name="execution-detail"),
     path("healthz", views.healthz, name="healthz"),
+    path("account/token/", views.api_token, name="api-token"),
     path("api/v1/", include("workflows.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -104,3 +104,22 @@ def test_a_signed_in_user_without_a_role_sees_a_page_that_says_so(db):
     response = client.get("/")
     assert response.status_code == 403
     assert b"no role yet" in response.content
+
+
+def test_a_user_can_create_and_then_revoke_their_api_token(browser, user):
+    from rest_framework.authtoken.models import Token
+
+    page = browser.post("/account/token/", {"action": "create"}).content.decode()
+    key = Token.objects.get(user=user).key
+    assert key in page
+    browser.post("/account/token/", {"action": "revoke"})
+    assert not Token.objects.filter(user=user).exists()
+
+
+def test_a_new_token_replaces_the_old_one(browser, user):
+    from rest_framework.authtoken.models import Token
+
+    browser.post("/account/token/", {"action": "create"})
+    first = Token.objects.get(user=user).key
+    browser.post("/account/token/", {"action": "create"})
+    assert Token.objects.get(user=user).key != first

@@ -142,6 +142,21 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     )
 
 
+@login_required
+def api_token(request: HttpRequest) -> HttpResponse:
+    """Create, replace or revoke your own API token (admins manage everyone's in the admin)."""
+    from rest_framework.authtoken.models import Token
+
+    new_key = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        Token.objects.filter(user=request.user).delete()
+        if action == "create":
+            new_key = Token.objects.create(user=request.user).key
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "legato/token.html", {"token": token, "new_key": new_key})
+
+
 def state_statuses(events: list[dict[str, Any]]) -> dict[str, str]:
     """Each state's latest status: the same fold the live viewer applies to new events."""
     statuses: dict[str, str] = {}
