@@ -36,6 +36,8 @@ class Step:
     commands: list[dict[str, Any]] = field(default_factory=list)
     # True when the event changed nothing (a late or duplicate delivery): nothing to save.
     stale: bool = False
+    # False when only history events were added: the snapshot need not be written again.
+    snapshot_changed: bool = True
 
     @property
     def finished(self) -> bool:

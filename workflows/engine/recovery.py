@@ -109,6 +109,7 @@ class RecoveryMixin(DataflowMixin):
         resource = state["Resource"]
         if kind == "task_started":
             self.emit("TaskStarted", frame["state"], "running", {"resource": resource}, frame_id)
+            self.step.snapshot_changed = False  # history only: nothing to re-save
             return
         if kind == "task_submitted":
             # A callback task's handler has run; the state now waits for its token.

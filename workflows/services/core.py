@@ -150,9 +150,10 @@ def _persist(execution: Execution, step: engine.Step, now: datetime) -> None:
             attempts = list(TaskAttempt.objects.filter(execution=execution, key__in=keys))
     cancelled_keys = [c["key"] for c in step.commands if c["type"] == "cancel_task"]
     execution.snapshot = step.snapshot
+    # Rewriting the snapshot is most of a transition's cost; a claim's TaskStarted skips it.
     execution.save(
         update_fields=[
-            "snapshot",
+            *(["snapshot"] if step.snapshot_changed else []),
             "next_seq",
             "status",
             "output",
