@@ -64,6 +64,16 @@ def api(user: Any) -> APIClient:
     return client
 
 
+@pytest.fixture
+def short_lived_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For ``?wait=`` starts, which read on worker threads: with CONN_MAX_AGE 0 those
+    threads' connections close after each read instead of outliving the test (PostgreSQL
+    could not drop the test database while they are open)."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+
+
 TASK_FLOW = {
     "StartAt": "Work",
     "States": {

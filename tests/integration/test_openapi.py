@@ -15,6 +15,7 @@ EXPECTED_OPERATIONS = {
     "listFlowExecutions", "listExecutions", "getExecution", "getExecutionHistory",
     "listExecutionStates", "stopExecution", "redriveExecution", "rerunExecution",
     "sendTaskSuccess", "sendTaskFailure", "sendTaskHeartbeat", "pollActivity",
+    "testState", "diffFlowVersions", "bulkStopExecutions", "bulkRedriveExecutions",
 }  # fmt: skip
 
 

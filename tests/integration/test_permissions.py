@@ -57,6 +57,11 @@ def endpoints(execution):
         ("post", f"/api/v1/executions/{e}/redrive/", {}, "operator"),
         ("post", f"/api/v1/executions/{e}/rerun/", {"state": "W"}, "operator"),
         ("post", "/api/v1/task-tokens/t1.x/success/", {"output": 1}, "operator"),
+        ("get", "/api/v1/executions/?q=x", None, read),
+        ("get", "/api/v1/flows/f/versions/1/diff/1/", None, read),
+        ("post", "/api/v1/test-state/", {"definition": {"Type": "Pass", "End": True}}, read),
+        ("post", "/api/v1/executions/bulk/stop/", {"ids": [str(e)], "reason": "x"}, "operator"),
+        ("post", "/api/v1/executions/bulk/redrive/", {"ids": [str(e)]}, "operator"),
     ]
 
 
@@ -79,3 +84,17 @@ def test_every_endpoint_allows_exactly_the_roles_it_should(world, role):
             assert status not in (401, 403), (role, method, path, status)
         else:
             assert status == 403, (role, method, path, status)
+
+
+@pytest.mark.django_db(transaction=True)  # the wait reads on a worker thread's connection
+@pytest.mark.parametrize("role", ROLES)
+def test_starting_and_waiting_allows_exactly_the_roles_that_may_start(
+    world, role, short_lived_connections
+):
+    response = client_for(role).post("/api/v1/flows/f/executions/?wait=0.1", {}, format="json")
+    if role == "anonymous":
+        assert response.status_code == 401
+    elif allowed(role, "operator"):
+        assert response.status_code == 201
+    else:
+        assert response.status_code == 403

@@ -165,5 +165,5 @@ def test_the_live_api_conforms_to_its_openapi_schema(server, tmp_path):
     output = result.stdout + result.stderr
     tested = re.search(r"Tested:\s+(\d+)", output)
     assert result.returncode == 0, output[-20000:]
-    assert tested and int(tested.group(1)) == 22, output[-4000:]
+    assert tested and int(tested.group(1)) == 26, output[-4000:]
     assert "Internal Server Error" not in log.read_text(errors="replace")

@@ -108,6 +108,12 @@ EXECUTION_FILTERS = [
     ),
     OpenApiParameter("name", OpenApiTypes.STR, description="Execution names starting with this."),
     OpenApiParameter(
+        "q",
+        OpenApiTypes.STR,
+        description="Case-insensitive text in the execution's name, input or output (the JSON "
+        "text, keys included).",
+    ),
+    OpenApiParameter(
         "started_after", _OPTIONAL_DATETIME, description="Started at or after (ISO 8601)."
     ),
     OpenApiParameter(
@@ -138,9 +144,31 @@ class SavedFlowSerializer(s.FlowSerializer):
         fields = [*s.FlowSerializer.Meta.fields, "warnings"]
 
 
-class FlowVersionPageSerializer(serializers.Serializer):
-    results = s.FlowVersionSerializer(many=True)
-    next = serializers.URLField(allow_null=True, help_text="Always null: one page.")
+class ChangedStatesSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField(), help_text="Only in `to`.")
+    removed = serializers.ListField(child=serializers.CharField(), help_text="Only in `from`.")
+    changed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="In both, with different fields (a Parallel or Map counts as changed when "
+        "its branches' or processor's StartAt or state names change, not when only a state "
+        "inside does: that state is listed itself).",
+    )
+
+
+class VersionDiffSerializer(serializers.Serializer):
+    from_ = serializers.IntegerField(help_text="The first version's number.")
+    to = serializers.IntegerField(help_text="The second version's number.")
+    diff = serializers.CharField(
+        allow_blank=True,
+        help_text="Unified diff of the two versions' source text (empty when they are equal).",
+    )
+    changed_states = ChangedStatesSerializer(
+        help_text="State names (top level and nested) compared on the parsed definitions."
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        # "from" is a Python keyword: the field is declared as from_ and renamed here.
+        return {("from" if k == "from_" else k): f for k, f in super().get_fields().items()}
 
 
 class GraphNodeSerializer(serializers.Serializer):
@@ -217,6 +245,47 @@ class TaskAttemptSerializer(serializers.Serializer):
 class TaskAttemptPageSerializer(serializers.Serializer):
     results = TaskAttemptSerializer(many=True)
     next = serializers.URLField(allow_null=True, help_text="Always null: one page.")
+
+
+class StateTestResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["SUCCEEDED", "FAILED", "RETRIABLE", "CAUGHT_ERROR"],
+        help_text="RETRIABLE: a Retry matches the error; CAUGHT_ERROR: a Catch does.",
+    )
+    nextState = serializers.CharField(  # noqa: N815 - the wire name, as in Step Functions
+        allow_null=True, help_text="Where the execution would go next; null at an end."
+    )
+    output = serializers.JSONField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    cause = serializers.CharField(allow_null=True)
+    variables = serializers.DictField(
+        child=serializers.JSONField(allow_null=True), help_text="The variables it assigned."
+    )
+    inspectionData = serializers.DictField(  # noqa: N815 - the wire name
+        child=serializers.JSONField(allow_null=True),
+        help_text="The value after each processing stage (`input`, `afterInputPath`, "
+        "`afterParameters`, `result`, `afterResultSelector`, `afterResultPath`, `output`, …).",
+    )
+
+
+class BulkItemErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="`NotFound`, `ExecutionNotRunning`, `ExecutionNotRedrivable`, …"
+    )
+    message = serializers.CharField()
+
+
+class BulkItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    ok = serializers.BooleanField()
+    status = serializers.CharField(
+        required=False, help_text="The execution's status after the action (when it exists)."
+    )
+    error = BulkItemErrorSerializer(required=False, help_text="Why it was not done.")
+
+
+class BulkResultSerializer(serializers.Serializer):
+    results = BulkItemSerializer(many=True, help_text="One per id, in the request's order.")
 
 
 class EmptySerializer(serializers.Serializer):

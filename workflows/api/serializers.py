@@ -197,3 +197,65 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = ["seq", "type", "timestamp", "state", "status", "details"]
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "string"}],
+        "description": 'One state (`{"Type": "Pass", …}`), or a whole definition with '
+        "`stateName`; a JSON object, or a string holding JSON or YAML.",
+    }
+)
+class StateDefinitionField(DefinitionField):
+    """A single state, or a whole definition (then ``stateName`` picks the state)."""
+
+
+class StateTestSerializer(serializers.Serializer):
+    definition = StateDefinitionField()
+    stateName = StrictCharField(  # noqa: N815 - the wire name, as in Step Functions' TestState
+        required=False,
+        max_length=80,
+        help_text="The state to test when `definition` is a whole definition (top level or "
+        "nested in a Parallel or Map).",
+    )
+    input = serializers.JSONField(
+        required=False, allow_null=True, default=dict, help_text="The state's input; absent: {}."
+    )
+    result = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="For a Task: the result its resource would have returned (it is not run).",
+    )
+    error = StrictCharField(
+        required=False,
+        max_length=256,
+        help_text="For a Task: the error its resource would have raised (Retry/Catch apply).",
+    )
+    cause = StrictCharField(required=False, allow_blank=True, max_length=32768, default="")
+    variables = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        required=False,
+        default=dict,
+        help_text="Variables in scope when the state starts (`$name` / JSONata `$name`).",
+    )
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string (DRF's UUIDField also takes integers, and false as 0)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class BulkActionSerializer(serializers.Serializer):
+    MAX_IDS = 100
+
+    ids = serializers.ListField(
+        child=StrictUUIDField(),
+        min_length=1,
+        max_length=MAX_IDS,
+        help_text=f"The executions, 1 to {MAX_IDS} ids; one result each, in this order.",
+    )
+    reason = StrictCharField(required=False, allow_blank=True, max_length=2000, default="")

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import callbacks, views
+from . import callbacks, views, waiting
 
 urlpatterns = [
     path("flows/", views.FlowListView.as_view(), name="api-flows"),
     path("flows/<str:name>/", views.FlowDetailView.as_view(), name="api-flow"),
     path("flows/<str:name>/versions/", views.FlowVersionListView.as_view()),
     path("flows/<str:name>/versions/<int:number>/", views.FlowVersionDetailView.as_view()),
+    path(
+        "flows/<str:name>/versions/<int:a>/diff/<int:b>/",
+        views.FlowVersionDiffView.as_view(),
+        name="api-flow-version-diff",
+    ),
     path("flows/<str:name>/graph", views.FlowGraphView.as_view(), name="api-flow-graph"),
     path(
         "flows/<str:name>/executions/",
-        views.FlowExecutionsView.as_view(),
+        waiting.flow_executions,  # the DRF view, or with ?wait=N an async start-and-wait
         name="api-flow-executions",
     ),
     path("validate/", views.ValidateView.as_view(), name="api-validate"),
+    path("test-state/", views.StateTestView.as_view(), name="api-test-state"),
     path("executions/", views.ExecutionListView.as_view(), name="api-executions"),
+    path("executions/bulk/stop/", views.BulkStopView.as_view(), name="api-bulk-stop"),
+    path("executions/bulk/redrive/", views.BulkRedriveView.as_view(), name="api-bulk-redrive"),
     path(
         "executions/<uuid:execution_id>/", views.ExecutionDetailView.as_view(), name="api-execution"
     ),

@@ -10,7 +10,7 @@ from .errors import StatesError
 from .frames import iso
 from .interpreter import _Run
 
-NAME = "State"
+NAME = "__state_under_test__"  # cannot clash with a real target: user names are shown as-is
 
 
 def inspect_state(
