@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from . import TaskError
 log = logging.getLogger(__name__)
 NOT_ALLOWED = "Legato.ResourceNotAllowed"
 _discovered = False
+_discovery_lock = threading.Lock()
 
 
 def allowed_modules() -> list[str]:
@@ -29,16 +31,23 @@ def is_allowed(module: str) -> bool:
 
 
 def autodiscover() -> None:
-    """Import every allowed module once, so ``@handler`` registrations take effect."""
+    """Import every allowed module once, so ``@handler`` registrations take effect.
+
+    Worker threads race here on their first tasks; the flag is set only after the imports,
+    under a lock, so no thread looks a short name up before it is registered.
+    """
     global _discovered
     if _discovered:
         return
-    _discovered = True
-    for module in allowed_modules():
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            log.warning("task module %s could not be imported", module, exc_info=True)
+    with _discovery_lock:
+        if _discovered:
+            return
+        for module in allowed_modules():
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                log.warning("task module %s could not be imported", module, exc_info=True)
+        _discovered = True
 
 
 def resolve(path: str) -> Callable[[Any, Any], Any] | None:
