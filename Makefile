@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test test-fast lint format check bench clean screenshots loadtest soak soak faults
+.PHONY: install run test test-fast lint format check bench clean screenshots loadtest soak faults
 
 install: $(STAMP)
 

@@ -21,7 +21,7 @@ HEARTBEAT_MIN_INTERVAL = 1.0
 @shared_task(name="legato.run_attempt", ignore_result=True)
 def run_attempt(attempt_id: int) -> None:
     """Claim an attempt, run its resource, record the result (a duplicate does nothing)."""
-    claim = services.claim_attempt(attempt_id, f"{HOST}/{threading.get_native_id()}")
+    claim = services.claim_attempt(attempt_id, services.worker_name())
     if claim is None:
         return
     logger, collector = steplogs.attempt_logger(attempt_id)

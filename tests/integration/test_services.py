@@ -254,3 +254,24 @@ def test_a_map_over_more_items_than_allowed_fails(make_flow, broker, settings):
     )
     execution, _ = services.start_execution(flow, [1, 2, 3])
     assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+
+
+def test_a_redelivery_reclaims_at_once_an_attempt_whose_process_on_this_host_died(
+    make_flow, broker
+):
+    import socket
+
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    services.claim_attempt(attempt_id, f"{socket.gethostname()}:999999999/1")
+    assert services.claim_attempt(attempt_id, services.worker_name()) is not None
+
+
+def test_a_redelivery_leaves_alone_an_attempt_whose_process_is_alive(make_flow, broker):
+    import os
+    import socket
+
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    services.claim_attempt(attempt_id, f"{socket.gethostname()}:{os.getppid()}/1")
+    assert services.claim_attempt(attempt_id, services.worker_name()) is None

@@ -21,6 +21,7 @@ from .attempts import (
     complete_attempt,
     heartbeat_attempt,
     renew_lease,
+    worker_name,
 )
 from .callbacks import (
     TaskTimedOut,
@@ -49,6 +50,7 @@ from .flows import check_definition, create_flow, import_definition, save_flow_v
 from .recovery import SweepReport, fire_timer, next_timer_at, sweep
 
 __all__ = [
+    "worker_name",
     "audit",
     "NotRedrivable",
     "redrive_execution",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +45,43 @@ class Claim:
     key: str = ""
 
 
+def worker_name() -> str:
+    """``host:pid/thread``: enough for a redelivery on the same host to tell whether the
+    process that claimed an attempt is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}/{threading.get_native_id()}"
+
+
+def _claimant_is_dead(claimed_by: str) -> bool:
+    """True only when the claim came from a process on this host that no longer exists.
+
+    Celery redelivers a message at once when a pool process dies mid-task
+    (``task_reject_on_worker_lost``); without this check the redelivery would find the
+    attempt still RUNNING under the dead claim and the step would wait for its lease.
+    """
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
     """Take a scheduled attempt for this worker, or None if it is not ours to run.
 
@@ -57,7 +97,12 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
             return None
         execution = _locked(Execution.objects).filter(pk=attempt.execution_id).first()
         attempt = _locked(TaskAttempt.objects).get(pk=attempt_id)
-        if attempt.status != TaskAttempt.Status.SCHEDULED or not execution.is_open:
+        orphaned = attempt.status == TaskAttempt.Status.RUNNING and _claimant_is_dead(
+            attempt.claimed_by
+        )
+        if (attempt.status != TaskAttempt.Status.SCHEDULED and not orphaned) or not (
+            execution.is_open
+        ):
             return None
         attempt.status = TaskAttempt.Status.RUNNING
         attempt.claim = token
