@@ -151,6 +151,10 @@ REST_FRAMEWORK = {
     # JSON only: one parser to make safe (depth, NUL characters), and what the docs say.
     "DEFAULT_PARSER_CLASSES": ["workflows.api.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per-user request rates: a runaway script gets 429 (Throttled) instead of starving
+    # everyone else. Generous by default; tune with LEGATO_API_RATE (e.g. "600/min").
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("LEGATO_API_RATE", "20000/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -177,6 +181,12 @@ SPECTACULAR_SETTINGS = {
         {"name": "callbacks", "description": "Task tokens and activity workers."},
     ],
 }
+
+if REDIS_URL:
+    # Shared by every web process, so request rates (throttling) count across them.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "workflows.web.layers.ThreadSafeInMemoryChannelLayer"}}

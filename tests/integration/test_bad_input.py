@@ -82,3 +82,19 @@ def test_an_execution_name_with_odd_characters_is_refused(api, flow, broker, nam
 def test_a_definition_that_is_not_an_object_or_text_is_a_400(api):
     response = api.post("/api/v1/flows/", {"name": "n", "definition": [1, 2]}, format="json")
     assert response.status_code == 400
+
+
+def test_a_client_over_its_request_rate_gets_429_with_the_error_body(api, settings):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    cache.clear()
+    original = UserRateThrottle.THROTTLE_RATES
+    UserRateThrottle.THROTTLE_RATES = {"user": "3/min"}
+    try:
+        responses = [api.get("/api/v1/flows/") for _ in range(4)]
+    finally:
+        UserRateThrottle.THROTTLE_RATES = original
+        cache.clear()
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert responses[-1].json()["error"]["code"] == "Throttled"
