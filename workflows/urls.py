@@ -22,6 +22,7 @@ urlpatterns = [
     path("executions/<uuid:execution_id>/", views.execution_detail, name="execution-detail"),
     path("healthz", views.healthz, name="healthz"),
     path("account/token/", views.api_token, name="api-token"),
+    path("audit/", views.audit_trail, name="audit"),
     path("api/v1/", include("workflows.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

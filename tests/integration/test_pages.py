@@ -123,3 +123,9 @@ def test_a_new_token_replaces_the_old_one(browser, user):
     first = Token.objects.get(user=user).key
     browser.post("/account/token/", {"action": "create"})
     assert Token.objects.get(user=user).key != first
+
+
+def test_the_audit_page_lists_operator_actions_with_their_reasons(browser, execution, user):
+    services.stop_execution(execution.pk, user=user, reason="wrong input")
+    page = browser.get("/audit/").content.decode()
+    assert "wrong input" in page

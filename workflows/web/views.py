@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from .. import diagrams, roles
-from ..models import Event, Execution, Flow
+from ..models import AuditEntry, Event, Execution, Flow
 from ..services import execution_summary
 
 RECENT = 20
@@ -140,6 +140,12 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
             "execution_json": execution_summary(execution),
         },
     )
+
+
+@viewer_required
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    entries = AuditEntry.objects.select_related("user")[:LIST_LIMIT]
+    return render(request, "legato/audit.html", {"entries": entries})
 
 
 @login_required
