@@ -398,10 +398,11 @@ class Cluster:
         return [w for w in self.workers if w.poll() is None]
 
     def running_attempts(self, pids: list[int]) -> list[int]:
-        claimants = [f"{HOST}/{pid}" for pid in pids]
+        # A claim names its worker as host:pid/thread (services.worker_name()).
+        claimants = [f"{HOST}:{pid}/%" for pid in pids]
         rows = self.sql(
             "SELECT id FROM workflows_taskattempt WHERE status = 'RUNNING'"
-            " AND claimed_by = ANY(%s)",
+            " AND claimed_by LIKE ANY(%s)",
             (claimants,),
         )
         return [r[0] for r in rows]
