@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -85,6 +84,3 @@ def start_sweeper(stop: threading.Event) -> threading.Thread:
     thread.start()
     return thread
 
-
-def sweep_period() -> timedelta:
-    return timedelta(seconds=settings.LEGATO["SWEEP_INTERVAL_SECONDS"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 
@@ -13,7 +12,6 @@ from . import services, steplogs
 from .resources import run_resource
 
 log = logging.getLogger(__name__)
-HOST = socket.gethostname()
 FLUSH_SECONDS = 1.0
 HEARTBEAT_MIN_INTERVAL = 1.0
 

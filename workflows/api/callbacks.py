@@ -183,7 +183,7 @@ async def activity_poll(request: HttpRequest, name: str) -> HttpResponse:
     if NUL in name or NUL in worker:  # the database could not compare or store it
         return _error(400, "InvalidRequest", "name and worker must not contain NUL characters")
     deadline = time.monotonic() + wait
-    claim = sync_to_async(callbacks._claim_activity, thread_sensitive=False)
+    claim = sync_to_async(callbacks.claim_activity, thread_sensitive=False)
     while True:
         task = await claim(name, worker)
         if task is not None:

@@ -8,7 +8,6 @@ Compiled paths are cached because the same few paths run on every transition.
 
 from __future__ import annotations
 
-import copy
 import re
 from functools import lru_cache
 from typing import Any
@@ -170,10 +169,6 @@ def compile_path(text: str) -> Path:
     return Path(text)
 
 
-def is_path(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("$")
-
-
 def root_for(path: Path, data: Any, context: Any, variables: Any) -> Any:
     """The document a path reads: the context object, a variable, or the data."""
     if path.context:
@@ -289,6 +284,3 @@ def _short(value: Any) -> str:
     text = json.dumps(value)
     return text if len(text) < 200 else text[:197] + "..."
 
-
-def deep_copy(value: Any) -> Any:
-    return copy.deepcopy(value)

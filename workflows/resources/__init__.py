@@ -79,11 +79,6 @@ def resolve(resource: str) -> Handler | None:
     return found
 
 
-def known_resources() -> list[str]:
-    resolve("")
-    return sorted(_REGISTRY)
-
-
 def invoke(resource: str, payload: Any, context: TaskContext) -> dict[str, Any]:
     """Run one handler; returns ``{"output": …}`` or ``{"error": …, "cause": …}``."""
     try:

@@ -29,7 +29,6 @@ from .callbacks import (
     complete_token,
     heartbeat_token,
     notify_parent,
-    poll_activity,
 )
 from .core import audit, execution_summary
 from .errors import (
@@ -60,7 +59,6 @@ __all__ = [
     "complete_token",
     "heartbeat_token",
     "notify_parent",
-    "poll_activity",
     "Claim",
     "DefinitionInvalid",
     "ExecutionAlreadyExists",

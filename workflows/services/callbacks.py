@@ -9,7 +9,6 @@ completion is one transition under the execution's row lock, so a token complete
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -85,21 +84,12 @@ def heartbeat_token(token: str) -> None:
     _transition(attempt.execution_id, {"type": "task_heartbeat", "key": attempt.key})
 
 
-def poll_activity(name: str, worker: str, wait_seconds: float) -> dict[str, Any] | None:
-    """Hand the oldest waiting task of activity ``name`` to an external worker.
+def claim_activity(name: str, worker: str) -> dict[str, Any] | None:
+    """Hand the oldest waiting task of activity ``name`` to an external worker, or None.
 
-    Long-polls up to ``wait_seconds``. The worker reports back with the task token; if
-    it goes silent past its lease, the sweeper offers the task to another worker.
+    The worker reports back with the task token; if it goes silent past its lease, the
+    sweeper offers the task to another worker. Long-polling is the API view's job.
     """
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        claimed = _claim_activity(name, worker)
-        if claimed is not None or time.monotonic() >= deadline:
-            return claimed
-        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-
-
-def _claim_activity(name: str, worker: str) -> dict[str, Any] | None:
     now = timezone.now()
     lease = timedelta(seconds=settings.LEGATO["CLAIM_LEASE_SECONDS"])
     with transaction.atomic():
