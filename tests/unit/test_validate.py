@@ -38,6 +38,16 @@ def test_a_duplicate_yaml_key_is_reported():
     assert (diag.code, diag.line) == ("DUPLICATE_KEY", 2)
 
 
+def test_a_yaml_null_key_is_reported_with_its_position_instead_of_crashing():
+    [diag] = validate("StartAt: A\nStates:\n  ~: {Type: Pass, End: true}\n").diagnostics
+    assert (diag.code, diag.line, diag.column) == ("INVALID_YAML_DESCRIPTION", 3, 3)
+
+
+def test_a_yaml_number_key_is_reported_as_not_a_string():
+    [diag] = validate("1: 2\n").diagnostics
+    assert "must be strings" in diag.message
+
+
 def test_an_unknown_field_points_at_its_key_in_the_source():
     text = (
         '{\n  "StartAt": "A",\n  "States": {\n'

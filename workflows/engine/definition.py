@@ -69,6 +69,15 @@ def _construct_mapping(loader: _SafeLoader, node: yaml.MappingNode, deep: bool =
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        # A definition is JSON: keys such as `~` or `1` would reach every checker as
+        # None or int, so they are refused where the line and column are still known.
+        if not isinstance(key, str):
+            raise SourceError(
+                "INVALID_YAML_DESCRIPTION",
+                f"mapping keys must be strings, not {key!r}",
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
         if key in seen:
             raise SourceError(
                 "DUPLICATE_KEY",
