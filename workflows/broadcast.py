@@ -93,8 +93,10 @@ def _publish(group: str, message: dict[str, Any]) -> None:
 
 
 def events_recorded(
-    execution_id: str, events: list[dict[str, Any]], execution: dict[str, Any]
+    execution_id: str, events: list[dict[str, Any]], execution: dict[str, Any] | None
 ) -> None:
+    """``execution`` is the summary after these events, or None when the writer did not
+    read it (a claim); consumers then repeat the last summary they sent."""
     _publish(
         execution_group(execution_id),
         {"type": "legato.events", "events": events, "execution": execution},

@@ -274,6 +274,12 @@ class TaskAttempt(models.Model):
         help_text="The task token of a callback task (.waitForTaskToken, activity:, flow:….sync).",
     )
     input = models.JSONField(null=True, blank=True)
+    started = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The TaskStarted history event a claim records ({} for none), decided by "
+        "the interpreter when it scheduled the attempt.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     claim = models.UUIDField(null=True, blank=True)
     claimed_by = models.CharField(max_length=200, blank=True, default="")

@@ -222,13 +222,18 @@ CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "legato"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes every database connection before and after each task
+# unless this many tasks have run (celery#9824 reverted honouring CONN_MAX_AGE): a new
+# PostgreSQL connection per step was most of a step's cost. workflows/celery.py applies
+# Django's own rule (CONN_MAX_AGE, drop broken connections) around each task instead.
+CELERY_DB_REUSE_MAX = 2**62
 
 # Engine and runtime knobs.
 LEGATO = {
     # How long a dispatched attempt may sit unclaimed before the sweeper publishes it again.
     "REPUBLISH_AFTER_SECONDS": float(os.environ.get("LEGATO_REPUBLISH_AFTER", 30)),
     # How long a claimed attempt may go without a heartbeat before it is presumed lost.
-    "CLAIM_LEASE_SECONDS": float(os.environ.get("LEGATO_CLAIM_LEASE", 300)),
+    "CLAIM_LEASE_SECONDS": float(os.environ.get("LEGATO_CLAIM_LEASE", 60)),
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("LEGATO_SWEEP_INTERVAL", 1.0)),
     "MAX_PAYLOAD_BYTES": int(os.environ.get("LEGATO_MAX_PAYLOAD_BYTES", 256 * 1024)),
     # An execution whose history grows past this fails (Step Functions: 25,000).

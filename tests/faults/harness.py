@@ -224,8 +224,10 @@ class Cluster:
         sweepers: int = 2,
         concurrency: int = 2,
         step: tuple[float, float] = (0.05, 0.2),
+        lease: float = LEASE,
     ) -> None:
         self.template = template
+        self.lease = lease
         self.tmp = tmp
         self.unsafe = ",".join(unsafe)
         self.n_workers = workers
@@ -257,7 +259,7 @@ class Cluster:
             DATABASE_URL=self.url,
             REDIS_URL=self.redis.url,
             DJANGO_SECRET_KEY="faults-" + secrets.token_hex(16),
-            LEGATO_CLAIM_LEASE=str(LEASE),
+            LEGATO_CLAIM_LEASE=str(self.lease),
             LEGATO_REPUBLISH_AFTER=str(REPUBLISH),
             LEGATO_SWEEP_INTERVAL=str(SWEEP),
             LEGATO_TASK_MODULES="tests.faults.handlers",
@@ -899,7 +901,16 @@ def run_pipeline(
 
 def run_figures(run: Run) -> dict[str, Any]:
     kinds = Counter(k.kind for k in run.kills)
+    by_kind = {
+        kind: recovery_times(run.cluster.url, [k for k in run.kills if k.kind == kind])
+        for kind in kinds
+    }
     return {
+        "recovery_by_kind": {
+            kind: {"n": len(v), "p50": _round(percentile(v, 50)), "p99": _round(percentile(v, 99))}
+            for kind, v in by_kind.items()
+            if v
+        },
         **run.findings.summary(),
         "kills": dict(kinds),
         "kills_mid_step": sum(1 for k in run.kills if k.affected),

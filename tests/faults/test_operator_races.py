@@ -1,8 +1,6 @@
 """Scenario 4: concurrent duplicate starts, and concurrent operator actions on one
-execution (stop against stop, stop against the task's completion).
-
-Redrive and callback completion (``SendTaskSuccess``) do not exist yet; when they land,
-add them to ``ACTIONS`` below so they race with the others on the same executions.
+execution (stop against stop, stop against the task's completion). Redrives and callback
+completions race in test_callback_races.py.
 """
 
 from __future__ import annotations
@@ -33,8 +31,6 @@ def stop(api, execution_id):
     return api.call("POST", f"/api/v1/executions/{execution_id}/stop/", {"cause": "race"})[0]
 
 
-# Operator actions that race on one running execution. Not yet covered (the features do
-# not exist): "redrive" (POST …/redrive/) and "callback" (SendTaskSuccess with a token).
 ACTIONS = {"stop": stop}
 
 
@@ -185,7 +181,6 @@ def races(fault_template, tmp_path_factory):
             race_outcomes=dict(outcome),
             stop_responses={str(k): v for k, v in codes.items()},
             violations=len(result["violations"]),
-            not_yet_covered=["redrive", "callback completion"],
         )
     return result
 

@@ -12,6 +12,7 @@ EXECUTIONS = harness.scaled(300, minimum=300)
 CONTROL_EXECUTIONS = harness.scaled(40, minimum=40)
 CHAOS = {"every": (1.2, 3.0), "deadline": 240 * harness.scale()}
 CONTROL_CHAOS = {"every": (0.6, 1.4), "deadline": 60}
+PRODUCTION_LEASE = 60
 
 
 def inputs(n: int, prefix: str) -> dict[str, dict]:
@@ -20,7 +21,11 @@ def inputs(n: int, prefix: str) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def chaos_run(fault_template, tmp_path_factory):
-    with harness.Cluster(fault_template, tmp_path_factory.mktemp("kills")) as cluster:
+    # The production lease: a step a killed worker held must come back because its
+    # process is gone (the sweeper sees that at once), not because a lease ran out.
+    with harness.Cluster(
+        fault_template, tmp_path_factory.mktemp("kills"), lease=PRODUCTION_LEASE
+    ) as cluster:
         run = harness.run_pipeline(
             cluster,
             PIPELINE,
@@ -37,6 +42,11 @@ def test_the_chaos_agent_killed_pool_children_and_main_processes_mid_step(chaos_
     assert not chaos_run.chaos_errors
     assert kinds == {"child", "main"}
     assert sum(1 for k in chaos_run.kills if k.affected) >= 5
+
+
+def test_steps_of_killed_workers_come_back_without_waiting_for_their_lease(chaos_run):
+    assert chaos_run.recovery
+    assert max(chaos_run.recovery) < PRODUCTION_LEASE
 
 
 def test_every_start_was_acknowledged(chaos_run):

@@ -94,6 +94,27 @@ def test_a_viewer_receives_new_events_live(make_flow, broker, user):
     assert types[:2] == ["TaskStarted", "TaskSucceeded"]
 
 
+def test_a_started_task_reaches_viewers_with_the_execution_summary(make_flow, broker, user):
+    from channels.db import database_sync_to_async
+
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    headers = [ORIGIN, (b"cookie", session_cookie(user))]
+
+    async def scenario():
+        communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/?after_seq=3", headers)
+        await communicator.receive_json_from(timeout=5)  # the (empty) catch-up
+        await database_sync_to_async(services.claim_attempt)(attempt_id, "test")
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+    assert [e["type"] for e in message["events"]] == ["TaskStarted"]
+    assert message["execution"]["id"] == str(execution.pk)
+    assert message["execution"]["status"] == "RUNNING"
+
+
 def test_a_viewer_that_missed_a_message_gets_the_gap_from_the_database(make_flow, broker, user):
     from channels.layers import get_channel_layer
 

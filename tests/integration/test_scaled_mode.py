@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse, urlunparse
@@ -119,6 +120,8 @@ def scaled(postgres_url, redis_url, tmp_path_factory):
         api = stack.Api(base_url, token)
         status, body = api.call("POST", "/api/v1/flows/", {"name": "scaled", "definition": FLOW})
         assert status == 201, body
+        api.database = database
+        api.admin = admin
         yield api
     finally:
         for process in processes:
@@ -139,6 +142,34 @@ def test_executions_run_to_completion_on_separate_worker_processes(scaled):
     assert {body["status"] for body in done.values()} == {"SUCCEEDED"}
     big = [b for b in done.values() if b["input"]["n"] >= 10]
     assert all(b["output"]["slept"] == {"seconds": 0.2} for b in big)
+
+
+def _sessions(scaled) -> int:
+    scaled.admin.execute("SELECT pg_stat_clear_snapshot()")
+    row = scaled.admin.execute(
+        "SELECT sessions FROM pg_stat_database WHERE datname = %s", [scaled.database]
+    ).fetchone()
+    return row[0]
+
+
+def test_worker_processes_reuse_their_database_connections_across_steps(scaled):
+    chain = {
+        "StartAt": "T0",
+        "States": {
+            f"T{i}": {"Type": "Task", "Resource": "builtin:echo", "Next": f"T{i + 1}"}
+            for i in range(19)
+        }
+        | {"T19": {"Type": "Task", "Resource": "builtin:echo", "End": True}},
+    }
+    scaled.post("/api/v1/flows/", {"name": "reuse", "definition": chain})
+    time.sleep(1.5)  # PostgreSQL publishes session counts at most once a second
+    before = _sessions(scaled)
+    ids = [scaled.post("/api/v1/flows/reuse/executions/", {"input": {}})["id"] for _ in range(2)]
+    done = scaled.wait_terminal(ids, timeout=90)
+    assert {body["status"] for body in done.values()} == {"SUCCEEDED"}
+    time.sleep(1.5)
+    # 40 steps; Celery's own Django fixup would open a connection for each of them.
+    assert _sessions(scaled) - before < 10
 
 
 def test_history_in_scaled_mode_has_consecutive_sequence_numbers(scaled):

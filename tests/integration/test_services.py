@@ -60,6 +60,36 @@ def test_a_completion_with_a_stale_claim_is_ignored(make_flow, broker):
     assert TaskAttempt.objects.get(pk=attempt_id).output == {"from": "b"}
 
 
+def test_a_claim_records_task_started_without_rewriting_the_snapshot(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    Execution.objects.filter(pk=execution.pk).update(snapshot={**execution.snapshot, "mark": 1})
+    services.claim_attempt(attempt_id, "w")
+    last = Event.objects.filter(execution=execution).order_by("-seq").first()
+    assert (last.type, last.state, last.status) == ("TaskStarted", "Work", "running")
+    assert Execution.objects.get(pk=execution.pk).snapshot["mark"] == 1
+
+
+def test_a_second_claim_of_the_same_attempt_records_nothing(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    services.claim_attempt(attempt_id, "w")
+    before = seqs(execution)
+    assert services.claim_attempt(attempt_id, "w2") is None
+    assert seqs(execution) == before
+
+
+def test_an_attempt_scheduled_before_task_started_was_prepared_still_records_it(
+    make_flow, broker
+):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    TaskAttempt.objects.filter(pk=attempt_id).update(started=None)
+    services.claim_attempt(attempt_id, "w")
+    last = Event.objects.filter(execution=execution).order_by("-seq").first()
+    assert last.type == "TaskStarted"
+
+
 def test_event_sequence_numbers_are_consecutive_from_one(make_flow, broker):
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
     deliver(broker)
@@ -265,6 +295,30 @@ def test_a_redelivery_reclaims_at_once_an_attempt_whose_process_on_this_host_die
     [attempt_id] = broker.take()
     services.claim_attempt(attempt_id, f"{socket.gethostname()}:999999999/1")
     assert services.claim_attempt(attempt_id, services.worker_name()) is not None
+
+
+def test_the_sweeper_reclaims_at_once_an_attempt_whose_process_on_this_host_is_gone(
+    make_flow, broker
+):
+    import socket
+
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    services.claim_attempt(attempt_id, f"{socket.gethostname()}:999999999/1")
+    assert services.sweep().reclaimed == 1
+    assert TaskAttempt.objects.get(pk=attempt_id).status == "SCHEDULED"
+    assert broker.take() == [attempt_id]
+
+
+def test_the_sweeper_leaves_a_live_claim_to_its_lease(make_flow, broker):
+    import os
+    import socket
+
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    [attempt_id] = broker.take()
+    services.claim_attempt(attempt_id, f"{socket.gethostname()}:{os.getppid()}/1")
+    assert services.sweep().reclaimed == 0
+    assert TaskAttempt.objects.get(pk=attempt_id).status == "RUNNING"
 
 
 def test_a_redelivery_leaves_alone_an_attempt_whose_process_is_alive(make_flow, broker):

@@ -14,6 +14,18 @@ def failing_then_ok(failures: int, error: str = "Boom"):
     return tasks
 
 
+def test_a_scheduled_task_carries_the_task_started_event_its_claim_records():
+    definition = machine({"T": {"Type": "Task", "Resource": "builtin:echo", "End": True}})
+    first = engine.start(definition, {"in": 1}, now=T0)
+    [command] = [c for c in first.commands if c["type"] == "run_task"]
+    started = engine.advance(
+        definition, first.snapshot, {"type": "task_started", "key": command["key"]}, T0
+    )
+    [event] = started.events
+    assert command["started"] == {k: v for k, v in event.items() if k != "timestamp"}
+    assert command["started"]["type"] == "TaskStarted"
+
+
 def test_a_pass_chain_applies_parameters_result_path_and_output_path():
     run = Run(
         machine(

@@ -40,6 +40,7 @@ class DistributedMixin(ScopesMixin):
             entry=f"{entry}#{index}",
             token=self.task_token(key),
             index=index,
+            started=None,  # the child execution's own history has its start
         )
 
     def iteration_event(self, kind: str, event: dict[str, Any], pending: dict[str, Any]) -> None:

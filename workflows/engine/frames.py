@@ -88,18 +88,24 @@ class FramesMixin:
         details: dict[str, Any] | None = None,
         frame_id: str = "",
     ) -> None:
+        self.step.events.append(
+            {"timestamp": self.now_iso, **self.event_record(kind, state, status, details, frame_id)}
+        )
+
+    @staticmethod
+    def event_record(
+        kind: str,
+        state: str | None = None,
+        status: str | None = None,
+        details: dict[str, Any] | None = None,
+        frame_id: str = "",
+    ) -> dict[str, Any]:
+        """A history event without its time: what ``emit`` records now, or what a
+        ``run_task`` command hands the runtime to record later (``TaskStarted``)."""
         details = details or {}
         if frame_id:
             details = {**details, "frame": frame_id}
-        self.step.events.append(
-            {
-                "type": kind,
-                "timestamp": self.now_iso,
-                "state": state,
-                "status": status,
-                "details": details,
-            }
-        )
+        return {"type": kind, "state": state, "status": status, "details": details}
 
     def command(self, command_type: str, /, **fields: Any) -> None:
         self.step.commands.append({"type": command_type, **fields})

@@ -120,6 +120,7 @@ class ItemIOMixin:
             queue=None,
             entry=entry,
             token=None,
+            started=None,  # an ItemReader/ResultWriter step is not a Task state
         )
 
     def io_event(self, kind: str, event: dict[str, Any], pending: dict[str, Any]) -> None:

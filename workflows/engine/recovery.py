@@ -68,6 +68,8 @@ class RecoveryMixin(DataflowMixin):
             queue=state.get("Queue"),
             entry=f"{frame_id}/{frame['state']}@{frame['entered']}",
             token=token,
+            # The claim records this without the snapshot (see task_event).
+            started=self.task_started_event(frame_id, frame, resource),
         )
         if timeout:
             frame["timeout"] = self.timer(
@@ -92,6 +94,12 @@ class RecoveryMixin(DataflowMixin):
             raise StatesError(errors.RUNTIME, f"{name} must be a positive number, got {value!r}")
         return int(value)
 
+    def task_started_event(
+        self, frame_id: str, frame: dict[str, Any], resource: str
+    ) -> dict[str, Any]:
+        details = {"resource": resource}
+        return self.event_record("TaskStarted", frame["state"], "running", details, frame_id)
+
     def task_event(self, kind: str, event: dict[str, Any]) -> None:
         pending = self.snapshot["pending"].get(event["key"])
         if pending is not None and pending["kind"] == "iteration":
@@ -108,8 +116,12 @@ class RecoveryMixin(DataflowMixin):
         state = self.states(frame_id)[frame["state"]]
         resource = state["Resource"]
         if kind == "task_started":
-            self.emit("TaskStarted", frame["state"], "running", {"resource": resource}, frame_id)
-            self.step.snapshot_changed = False  # history only: nothing to re-save
+            # History only, decided when the task was scheduled: the runtime records the
+            # run_task command's ``started`` at claim time without loading the snapshot,
+            # and this event (for callers of the pure engine) records the same thing.
+            started = self.task_started_event(frame_id, frame, resource)
+            self.step.events.append({"timestamp": self.now_iso, **started})
+            self.step.snapshot_changed = False
             return
         if kind == "task_submitted":
             # A callback task's handler has run; the state now waits for its token.

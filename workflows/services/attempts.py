@@ -11,17 +11,18 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .. import broadcast, engine
 from ..models import (
+    Event,
     Execution,
     StepLog,
     TaskAttempt,
-    definition_for,
 )
-from .core import _check_payload, _locked, _persist, _transition, _unsafe
+from .core import _check_payload, _locked, _transition, _unsafe
 from .errors import (
     PayloadInvalid,
     PayloadTooLarge,
@@ -82,45 +83,59 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
+# What a claim reads: everything a worker needs, and nothing large it does not (the
+# execution's snapshot stays in the database).
+CLAIM_FIELDS = (
+    "execution_id", "key", "state", "resource", "input", "attempt", "idempotency_key",
+    "token", "status", "claim", "claimed_by", "started",
+)  # fmt: skip
+
+
 def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
     """Take a scheduled attempt for this worker, or None if it is not ours to run.
 
     A duplicate or late delivery finds the attempt already claimed, finished or
-    cancelled and gets None: it must do nothing.
+    cancelled and gets None: it must do nothing. The claim is a compare-and-set on the
+    attempt's status and previous claim, under the execution's row lock (taken first,
+    as every transition does), and records the ``TaskStarted`` event the interpreter
+    prepared when it scheduled the attempt, so the snapshot is neither read nor written.
     """
+    attempt = TaskAttempt.objects.filter(pk=attempt_id).only(*CLAIM_FIELDS).first()
+    if attempt is None:
+        return None
+    orphaned = attempt.status == TaskAttempt.Status.RUNNING and _claimant_is_dead(
+        attempt.claimed_by
+    )
+    if attempt.status != TaskAttempt.Status.SCHEDULED and not orphaned:
+        return None
     now = timezone.now()
     lease = settings.LEGATO["CLAIM_LEASE_SECONDS"]
     token = uuid.uuid4()
     with transaction.atomic():
-        attempt = TaskAttempt.objects.filter(pk=attempt_id).only("execution_id").first()
-        if attempt is None:
+        seq = _lock_open_execution(attempt.execution_id, take_seq=bool(attempt.started))
+        if seq is None:
             return None
-        execution = _locked(Execution.objects).filter(pk=attempt.execution_id).first()
-        attempt = _locked(TaskAttempt.objects).get(pk=attempt_id)
-        orphaned = attempt.status == TaskAttempt.Status.RUNNING and _claimant_is_dead(
-            attempt.claimed_by
+        fence = TaskAttempt.objects.filter(pk=attempt_id)
+        if not _unsafe("row_lock"):
+            fence = fence.filter(status=attempt.status, claim=attempt.claim)
+        taken = fence.update(
+            status=TaskAttempt.Status.RUNNING,
+            claim=token,
+            claimed_by=worker[:200],
+            claims=F("claims") + 1,
+            started_at=now,
+            lease_until=now + timedelta(seconds=lease),
         )
-        if (attempt.status != TaskAttempt.Status.SCHEDULED and not orphaned) or not (
-            execution.is_open
-        ):
+        if not taken:
+            # Another delivery won the race (or a stop cancelled the attempt) between
+            # the read above and the lock: give back the sequence number.
+            transaction.set_rollback(True)
             return None
-        attempt.status = TaskAttempt.Status.RUNNING
-        attempt.claim = token
-        attempt.claimed_by = worker[:200]
-        attempt.claims += 1
-        attempt.started_at = now
-        attempt.lease_until = now + timedelta(seconds=lease)
-        attempt.save(
-            update_fields=["status", "claim", "claimed_by", "claims", "started_at", "lease_until"]
-        )
-        step = engine.advance(
-            definition_for(execution),
-            execution.snapshot,
-            {"type": "task_started", "key": attempt.key},
-            now,
-        )
-        if step.events:
-            _persist(execution, step, now)
+        if attempt.started:
+            _record_event(attempt.execution_id, seq, attempt.started, now)
+        elif attempt.started is None:
+            # An attempt scheduled before the interpreter prepared its TaskStarted.
+            _transition(attempt.execution_id, {"type": "task_started", "key": attempt.key})
     return Claim(
         attempt.pk,
         token,
@@ -134,6 +149,68 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         attempt.token,
         attempt.key,
     )
+
+
+def record_started(execution_id: Any, started: dict[str, Any] | None, key: str) -> None:
+    """Record an attempt's ``TaskStarted`` after it was claimed outside a claim_attempt
+    (activity workers take theirs with SKIP LOCKED)."""
+    if started is None:
+        _transition(execution_id, {"type": "task_started", "key": key})
+        return
+    if not started:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        seq = _lock_open_execution(execution_id, take_seq=True)
+        if seq is not None:
+            _record_event(execution_id, seq, started, now)
+
+
+def _lock_open_execution(execution_id: Any, take_seq: bool) -> int | None:
+    """Lock a running execution's row; with ``take_seq`` also take the next sequence
+    number of its history (in one statement). None when the execution is not running."""
+    if _unsafe("row_lock"):
+        # The negative control: a read and a separate write, as if nothing were locked.
+        seq = (
+            Execution.objects.filter(pk=execution_id, status=Execution.Status.RUNNING)
+            .values_list("next_seq", flat=True)
+            .first()
+        )
+        if seq is not None and take_seq:
+            Execution.objects.filter(pk=execution_id).update(next_seq=seq + 1)
+        return seq
+    if not take_seq:
+        return (
+            Execution.objects.select_for_update()
+            .filter(pk=execution_id, status=Execution.Status.RUNNING)
+            .values_list("next_seq", flat=True)
+            .first()
+        )
+    table = connection.ops.quote_name(Execution._meta.db_table)
+    pk = Execution._meta.pk.get_db_prep_value(execution_id, connection)
+    with connection.cursor() as cursor:
+        # UPDATE … RETURNING (PostgreSQL, SQLite 3.35+): the lock and the number at once.
+        cursor.execute(
+            f"UPDATE {table} SET next_seq = next_seq + 1"  # noqa: S608 - table name from the model
+            " WHERE id = %s AND status = %s RETURNING next_seq",
+            [pk, Execution.Status.RUNNING],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0] - 1
+
+
+def _record_event(execution_id: Any, seq: int, record: dict[str, Any], now: Any) -> None:
+    event = Event.objects.create(
+        execution_id=execution_id,
+        seq=seq,
+        type=record["type"],
+        timestamp=now,
+        state=record.get("state"),
+        status=record.get("status"),
+        details=record.get("details") or {},
+    )
+    payload = [event.as_dict()]
+    transaction.on_commit(lambda: broadcast.events_recorded(str(execution_id), payload, None))
 
 
 def heartbeat_attempt(attempt_id: int, claim: uuid.UUID) -> bool:

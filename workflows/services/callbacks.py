@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Execution, Flow, TaskAttempt
+from .attempts import record_started
 from .core import OPEN_ATTEMPT, _check_payload, _locked, _transition
 from .errors import ServiceError
 
@@ -110,7 +111,7 @@ def claim_activity(name: str, worker: str) -> dict[str, Any] | None:
         attempt.save(
             update_fields=["status", "claim", "claimed_by", "claims", "started_at", "lease_until"]
         )
-    _transition(attempt.execution_id, {"type": "task_started", "key": attempt.key})
+    record_started(attempt.execution_id, attempt.started, attempt.key)
     return {"taskToken": attempt.token, "input": attempt.input}
 
 

@@ -240,6 +240,7 @@ def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -
         token=command.get("token"),
         item_index=command.get("index"),
         input=command["input"],
+        started=command.get("started") or {},
         scheduled_at=now,
         published_at=now,
     )

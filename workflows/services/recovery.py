@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from ..models import (
     TaskAttempt,
     Timer,
 )
+from .attempts import _claimant_is_dead
 from .callbacks import notify_parent
 from .core import _transition, _unsafe
 
@@ -49,7 +51,8 @@ class SweepReport:
 
 
 def sweep(batch: int = 500) -> SweepReport:
-    """Fire due timers, re-publish attempts never claimed, reclaim attempts whose worker died.
+    """Fire due timers, re-publish attempts never claimed, reclaim attempts whose worker
+    died (at once when it ran on this host, else when its lease runs out).
 
     Safe to run from several processes at once: every action re-checks under a lock.
     """
@@ -78,11 +81,20 @@ def sweep(batch: int = 500) -> SweepReport:
         if updated:
             report.republished += 1
             dispatch.publish_attempts([(attempt_id, queue)], republish=True)
+    running = TaskAttempt.objects.filter(status=TaskAttempt.Status.RUNNING)
     lost = list(
-        TaskAttempt.objects.filter(
-            status=TaskAttempt.Status.RUNNING, lease_until__lt=now
-        ).values_list("pk", "queue", "claim", "resource")[:batch]
+        running.filter(lease_until__lt=now).values_list("pk", "queue", "claim", "resource")[
+            :batch
+        ]
     )
+    # A worker killed on this host need not wait for its lease: its process is gone.
+    # (Claims record host:pid; other hosts' sweepers, or the lease, cover theirs.)
+    here = running.filter(lease_until__gte=now, claimed_by__startswith=f"{socket.gethostname()}:")
+    lost += [
+        row[:4]
+        for row in here.values_list("pk", "queue", "claim", "resource", "claimed_by")[:batch]
+        if _claimant_is_dead(row[4])
+    ]
     for attempt_id, queue, claim, resource in lost:
         updated = TaskAttempt.objects.filter(
             pk=attempt_id, status=TaskAttempt.Status.RUNNING, claim=claim

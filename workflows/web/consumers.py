@@ -76,10 +76,12 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         events = [e for e in message["events"] if e["seq"] > self.last_seq]
         if events:
             self.last_seq = events[-1]["seq"]
+        # A claim's TaskStarted comes without a summary (the claim does not read the
+        # execution): every message still carries the last one this socket sent.
+        if message.get("execution"):
+            self.summary = message["execution"]
         if events or message.get("execution"):
-            await self.send_json(
-                {"type": "events", "events": events, "execution": message["execution"]}
-            )
+            await self.send_json({"type": "events", "events": events, "execution": self.summary})
 
     @database_sync_to_async
     def _catch_up(self) -> dict[str, Any] | None:

@@ -42,7 +42,7 @@ class ExecutionStopView(NulFreeMixin, APIView):
                 f"The execution is already {execution.status}.",
                 status.HTTP_409_CONFLICT,
             )
-        services.stop_execution(
+        stopped = services.stop_execution(
             execution.pk,
             body.validated_data["error"],
             body.validated_data["cause"],
@@ -50,6 +50,14 @@ class ExecutionStopView(NulFreeMixin, APIView):
             reason=body.validated_data["reason"],
         )
         execution.refresh_from_db()
+        if not stopped:
+            # It ended between the check above and the lock (a completion won the race):
+            # the stop did nothing, and the client must not be told otherwise.
+            return error_response(
+                "ExecutionNotRunning",
+                f"The execution is already {execution.status}.",
+                status.HTTP_409_CONFLICT,
+            )
         return Response(s.ExecutionSerializer(execution).data)
 
 
