@@ -22,6 +22,8 @@ Environment:
   LEGATO_BENCH_POSTGRES_URL   server to create the database on
                               (default postgres://postgres@127.0.0.1:5432/postgres)
   LEGATO_BENCH_SKIP           comma-separated scenario names to skip
+  LEGATO_BENCH_MAP_MODES      Map modes to run (default inline,distributed)
+  LEGATO_BENCH_MAP_SIZES      Map sizes instead of the ladder (e.g. 2000,10000)
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ EMBEDDED_CONCURRENT = scaled(20, 2)
 CHAIN_TIMEOUT = float(os.environ.get("LEGATO_BENCH_CHAIN_TIMEOUT", "360"))
 MAP_TOP = scaled(10_000, 10)
 MAP_LADDER = sorted({n for n in (100, 1_000, 2_000, 5_000, 10_000) if n < MAP_TOP} | {MAP_TOP})
+if os.environ.get("LEGATO_BENCH_MAP_SIZES"):
+    MAP_LADDER = sorted(int(n) for n in os.environ["LEGATO_BENCH_MAP_SIZES"].split(","))
+MAP_MODES = os.environ.get("LEGATO_BENCH_MAP_MODES", "inline,distributed").split(",")
 
 
 # --- flows -----------------------------------------------------------------------------------
@@ -733,6 +738,8 @@ def scenario_map(st: Stack) -> dict[str, Any]:
         ("inline", "mapinline", 0.4, 2.0),
         ("distributed", "mapdist", 1.0, 1.0),
     ):
+        if mode not in MAP_MODES:
+            continue
         mode_end = time.monotonic() + (budget_end - time.monotonic()) * share
         previous: dict[str, Any] | None = None
         for size in MAP_LADDER:

@@ -169,6 +169,11 @@ def races(fault_template, tmp_path_factory):
             "after_close": after_close,
             "responses": responses,
             "violations": race_violations(cluster, list(responses)),
+            "statuses": dict(
+                cluster.sql(
+                    "SELECT id::text, status FROM workflows_execution WHERE name LIKE 'race-%%'"
+                )
+            ),
             "stuck": leftovers(cluster),
         }
         codes = Counter(c for calls in responses.values() for c in calls)
@@ -211,6 +216,12 @@ def test_stop_racing_stop_and_completion_ends_each_execution_exactly_once(races)
 def test_stop_races_answer_with_the_state_or_a_conflict_never_an_error(races):
     codes = {c for calls in races["responses"].values() for c in calls}
     assert codes <= {200, 409}
+
+
+def test_only_the_stop_that_aborted_an_execution_is_answered_200(races):
+    for execution_id, codes in races["responses"].items():
+        aborted = races["statuses"][str(execution_id)] == "ABORTED"
+        assert codes.count(200) == (1 if aborted else 0), (execution_id, codes)
 
 
 def test_nothing_is_left_stuck_after_operator_races(races):

@@ -258,3 +258,37 @@ def test_stopping_a_distributed_map_stops_its_running_children(make_flow, broker
     services.stop_execution(execution.pk)
     statuses = set(Execution.objects.filter(parent=execution).values_list("status", flat=True))
     assert statuses == {"ABORTED"}
+
+
+def test_one_parent_transition_takes_in_every_child_that_has_ended(
+    make_flow, broker, monkeypatch
+):
+    from workflows import dispatch
+
+    monkeypatch.setattr(dispatch, "child_finished", lambda execution_id: None)
+    execution, _ = services.start_execution(make_flow(DISTRIBUTED),
+                                            {"items": [{"n": 1}, {"n": 2}]})
+    for attempt_id in broker.take():  # the two map runs start their children
+        tasks.run_attempt(attempt_id)
+    deliver(broker)  # the children run and end; their parent is not told
+    first, second = Execution.objects.filter(parent=execution).order_by("started_at")
+    assert {first.status, second.status} == {"SUCCEEDED"}
+    assert services.notify_parent(str(first.pk))
+    execution.refresh_from_db()
+    assert execution.status == "SUCCEEDED"
+    assert execution.output == [{"doubled": 2}, {"doubled": 4}]
+    assert not services.notify_parent(str(second.pk))  # already taken in
+
+
+def test_a_task_scheduled_and_cancelled_within_one_batch_is_never_created():
+    from workflows import engine
+    from workflows.services.callbacks import _combined
+
+    launched = engine.Step(
+        snapshot={"n": 1},
+        commands=[{"type": "run_task", "key": "t9"}, {"type": "run_task", "key": "t8"}],
+    )
+    failed = engine.Step(snapshot={"n": 2}, commands=[{"type": "cancel_task", "key": "t9"}])
+    step = _combined([launched, failed])
+    assert step.commands == [{"type": "run_task", "key": "t8"}]
+    assert step.snapshot == {"n": 2}

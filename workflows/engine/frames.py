@@ -88,8 +88,18 @@ class FramesMixin:
         details: dict[str, Any] | None = None,
         frame_id: str = "",
     ) -> None:
+        details = details or {}
+        if frame_id:
+            details = {**details, "frame": frame_id}
+        # The hot path of every transition: one dict, built here (event_record's shape).
         self.step.events.append(
-            {"timestamp": self.now_iso, **self.event_record(kind, state, status, details, frame_id)}
+            {
+                "type": kind,
+                "timestamp": self.now_iso,
+                "state": state,
+                "status": status,
+                "details": details,
+            }
         )
 
     @staticmethod

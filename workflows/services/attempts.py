@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import broadcast, engine
+from ..engine.distributed import MAP_RESOURCE
 from ..models import (
     Event,
     Execution,
@@ -310,6 +311,12 @@ def complete_attempt(
     if error:
         event.update(type="task_failed", error=error, cause=cause)
     elif attempt.token:
+        if held is not None and held.resource.startswith(MAP_RESOURCE):
+            # A Distributed Map run has started its child: the parent records nothing for
+            # that (the child's history has it), so only the attempt changes. Skipping the
+            # parent's snapshot matters: it grows with the fan-out.
+            with transaction.atomic():
+                return guard(None)  # type: ignore[arg-type]
         event.update(type="task_submitted", output=output)
     else:
         event.update(type="task_succeeded", output=output)

@@ -15,12 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, Exists, OuterRef, When
 from django.utils import timezone
 
-from ..models import Execution, Flow, TaskAttempt
+from .. import engine
+from ..models import Execution, Flow, TaskAttempt, definition_for
 from .attempts import record_started
-from .core import OPEN_ATTEMPT, _check_payload, _locked, _transition
-from .errors import ServiceError
+from .core import OPEN_ATTEMPT, _check_payload, _locked, _persist, _transition
+from .errors import PayloadInvalid, PayloadTooLarge, ServiceError
 
 TERMINAL = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
@@ -144,27 +146,128 @@ def start_child_execution(
     return execution
 
 
+# The most finished children one parent transition takes in. A Distributed Map's runs end
+# in bursts, and every parent transition rewrites the parent's snapshot, which grows with
+# the fan-out: one write for many endings instead of one each.
+CHILD_BATCH = 200
+
+
 def notify_parent(execution_id: str) -> bool:
-    """Complete the parent's waiting ``flow:….sync`` task with this child's outcome."""
-    child = Execution.objects.filter(pk=execution_id).first()
+    """Complete the parent's waiting task with this child's outcome (and, in the same
+    transition, the tasks of its other children that have ended). True if this child's
+    task was completed now."""
+    child = (
+        Execution.objects.filter(pk=execution_id)
+        .only("parent_id", "parent_token", "status")
+        .first()
+    )
     if child is None or not child.parent_token or child.status not in TERMINAL:
         return False
-    try:
-        if child.status == "SUCCEEDED":
-            complete_token(child.parent_token, output=child.output)
-        else:
-            error = child.error or f"Legato.ChildExecution{child.status.title().replace('_', '')}"
-            complete_token(child.parent_token, error=error, cause=child.cause)
-    except ServiceError:
-        return False  # the parent stopped waiting (stopped, timed out): nothing to do
-    return True
+    if child.parent_id is None:
+        return False
+    return child.parent_token in complete_ended_children(child.parent_id, first=child.parent_token)
+
+
+def complete_ended_children(parent_id: Any, first: str | None = None) -> set[str]:
+    """One transition of the parent that completes the waiting tasks of up to CHILD_BATCH
+    children that have ended (``first``'s task among them). Returns the tokens done."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock without reading the snapshot: most calls in a burst find that an earlier
+        # one already took their child in.
+        parent = _locked(Execution.objects).filter(pk=parent_id).only("status").first()
+        if parent is None or not parent.is_open:
+            return set()
+        # From the parent's open tasks to their children (an index lookup each), not from
+        # every child the parent ever had: a large Map has thousands of ended ones.
+        ended = Execution.objects.filter(parent_token=OuterRef("token"), status__in=TERMINAL)
+        attempts = list(
+            _locked(TaskAttempt.objects)
+            .filter(execution_id=parent_id, status__in=OPEN_ATTEMPT, token__isnull=False)
+            .filter(Exists(ended))
+            .order_by(Case(When(token=first, then=0), default=1), "pk")[:CHILD_BATCH]
+        )
+        if not attempts:
+            return set()
+        children = {
+            c.parent_token: c
+            for c in Execution.objects.filter(
+                parent_id=parent_id, parent_token__in=[a.token for a in attempts]
+            ).only("parent_token", "status", "output", "error", "cause")
+        }
+        parent = Execution.objects.get(pk=parent_id)
+        definition = definition_for(parent)
+        snapshot = parent.snapshot
+        steps = []
+        for attempt in attempts:
+            event = _child_outcome(children[attempt.token], attempt, now)
+            step = engine.advance(definition, snapshot, event, now)
+            if not step.stale:
+                steps.append(step)
+                snapshot = step.snapshot
+        # Every ended child's task is finished, whether or not the parent still waited.
+        TaskAttempt.objects.bulk_update(
+            attempts, ["status", "finished_at", "output", "error", "cause", "claim"]
+        )
+        if steps:
+            _persist(parent, _combined(steps), now)
+    return {a.token for a in attempts}
+
+
+def _child_outcome(child: Execution, attempt: TaskAttempt, now: Any) -> dict[str, Any]:
+    """The parent's event for an ended child; also fills in the task attempt's result."""
+    output, error, cause = None, None, ""
+    if child.status == "SUCCEEDED":
+        output = child.output
+        try:
+            _check_payload(output, "child execution's output")
+        except (PayloadTooLarge, PayloadInvalid) as exc:
+            output, error, cause = None, engine.errors.DATA_LIMIT_EXCEEDED, exc.message
+    else:
+        error = child.error or f"Legato.ChildExecution{child.status.title().replace('_', '')}"
+        cause = child.cause or ""
+    attempt.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
+    attempt.finished_at = now
+    attempt.output = output
+    attempt.error = (error or "")[:256]
+    attempt.cause = cause
+    attempt.claim = None
+    if error:
+        return {"key": attempt.key, "type": "task_failed", "error": error, "cause": cause}
+    return {"key": attempt.key, "type": "task_succeeded", "output": output}
+
+
+def _combined(steps: list[engine.Step]) -> engine.Step:
+    """Several interpreter steps applied one after another, as one step to persist. A task
+    scheduled by one step and cancelled by a later one is dropped altogether (it would
+    otherwise be created after its cancellation was applied)."""
+    commands = [c for step in steps for c in step.commands]
+    scheduled = {c["key"] for c in commands if c["type"] == "run_task"}
+    cancelled = {c["key"] for c in commands if c["type"] == "cancel_task"}
+    gone = scheduled & cancelled
+    return engine.Step(
+        snapshot=steps[-1].snapshot,
+        events=[e for step in steps for e in step.events],
+        commands=[
+            c
+            for c in commands
+            if not (c["type"] in ("run_task", "cancel_task") and c["key"] in gone)
+        ],
+        snapshot_changed=any(step.snapshot_changed for step in steps),
+    )
 
 
 def start_map_run(parent_id: str, pointer: str, payload: Any, key: str, token: str) -> Execution:
     """Start (once) the child execution of one Distributed Map iteration."""
     from .executions import start_execution
 
-    parent = Execution.objects.select_related("flow", "version").get(pk=parent_id)
+    # Not the parent's snapshot, input or output: they grow with the Map's fan-out, and
+    # this runs once per item.
+    parent = (
+        Execution.objects.select_related("flow", "version")
+        .defer("snapshot", "input", "output")
+        .get(pk=parent_id)
+    )
     name = "map-" + hashlib.sha256(key.encode()).hexdigest()[:32]
     existing = Execution.objects.filter(flow=parent.flow, name=name).first()
     if existing is not None:
