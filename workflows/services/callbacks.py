@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, When
 from django.utils import timezone
 
 from .. import engine
@@ -178,14 +177,22 @@ def complete_ended_children(parent_id: Any, first: str | None = None) -> set[str
         parent = _locked(Execution.objects).filter(pk=parent_id).only("status").first()
         if parent is None or not parent.is_open:
             return set()
-        # From the parent's open tasks to their children (an index lookup each), not from
-        # every child the parent ever had: a large Map has thousands of ended ones.
-        ended = Execution.objects.filter(parent_token=OuterRef("token"), status__in=TERMINAL)
+        # From the parent's open tasks to their children, one index lookup each, and not
+        # from the status index: a large Map has thousands of ended children, and a
+        # planner with stale statistics would otherwise intersect the two per task.
+        waiting = dict(
+            TaskAttempt.objects.filter(
+                execution_id=parent_id, status__in=OPEN_ATTEMPT, token__isnull=False
+            ).values_list("token", "pk")
+        )
+        done = Execution.objects.filter(parent_token__in=list(waiting)).exclude(
+            status=Execution.Status.RUNNING
+        )
+        tokens = sorted(done.values_list("parent_token", flat=True), key=lambda t: t != first)
         attempts = list(
             _locked(TaskAttempt.objects)
-            .filter(execution_id=parent_id, status__in=OPEN_ATTEMPT, token__isnull=False)
-            .filter(Exists(ended))
-            .order_by(Case(When(token=first, then=0), default=1), "pk")[:CHILD_BATCH]
+            .filter(pk__in=[waiting[t] for t in tokens[:CHILD_BATCH]], status__in=OPEN_ATTEMPT)
+            .order_by("pk")
         )
         if not attempts:
             return set()
