@@ -92,7 +92,11 @@ TEMPLATES = [
 ]
 
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Workers and sweepers keep their connection (seconds). The ASGI entry point sets 0:
+    # Django runs each request's sync code in a thread of its own, and a kept connection
+    # per such thread exhausted PostgreSQL's max_connections under bursts of requests.
+    _max_age = int(os.environ.get("LEGATO_DB_CONN_MAX_AGE", 60))
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_max_age)}
 else:
     DATABASES = {
         "default": {

@@ -172,6 +172,17 @@ def test_worker_processes_reuse_their_database_connections_across_steps(scaled):
     assert _sessions(scaled) - before < 10
 
 
+def test_the_web_process_keeps_no_database_connection_per_request_thread(scaled):
+    with ThreadPoolExecutor(24) as pool:
+        list(pool.map(lambda _: scaled.get("/api/v1/executions/"), range(96)))
+    (connections,) = scaled.admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [scaled.database]
+    ).fetchone()
+    # Workers, sweeper and the web process: a handful. One kept connection per request
+    # thread would have left dozens here.
+    assert connections < 16
+
+
 def test_history_in_scaled_mode_has_consecutive_sequence_numbers(scaled):
     body = scaled.post("/api/v1/flows/scaled/executions/", {"input": {"n": 11}})
     scaled.wait_terminal([body["id"]], timeout=60)
