@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workflows.settings")
 # No persistent database connections in the web process (Django's advice for ASGI): every
 # request runs in a new thread, and each kept connection would outlive it.
 os.environ.setdefault("LEGATO_DB_CONN_MAX_AGE", "0")
+os.environ.setdefault("LEGATO_DB_APPLICATION_NAME", "legato-web")
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -97,6 +97,11 @@ if DATABASE_URL:
     # per such thread exhausted PostgreSQL's max_connections under bursts of requests.
     _max_age = int(os.environ.get("LEGATO_DB_CONN_MAX_AGE", 60))
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_max_age)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Who holds a connection, in pg_stat_activity: legato-worker, legato-web, legato.
+        DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.get(
+            "LEGATO_DB_APPLICATION_NAME", "legato"
+        )
 else:
     DATABASES = {
         "default": {

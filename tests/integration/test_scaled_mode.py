@@ -145,14 +145,6 @@ def test_executions_run_to_completion_on_separate_worker_processes(scaled):
     assert all(b["output"]["slept"] == {"seconds": 0.2} for b in big)
 
 
-def _sessions(scaled) -> int:
-    scaled.admin.execute("SELECT pg_stat_clear_snapshot()")
-    row = scaled.admin.execute(
-        "SELECT sessions FROM pg_stat_database WHERE datname = %s", [scaled.database]
-    ).fetchone()
-    return row[0]
-
-
 def test_worker_processes_reuse_their_database_connections_across_steps(scaled):
     chain = {
         "StartAt": "T0",
@@ -165,27 +157,34 @@ def test_worker_processes_reuse_their_database_connections_across_steps(scaled):
     import psycopg
 
     scaled.post("/api/v1/flows/", {"name": "reuse", "definition": chain})
-    # Watch through one connection of our own: the web process opens one per request.
+    seen: set[int] = set()
     with psycopg.connect(scaled.database_url, autocommit=True) as watch:
-        time.sleep(1.5)  # PostgreSQL publishes session counts at most once a second
-        before = _sessions(scaled)
         ids = [
             scaled.post("/api/v1/flows/reuse/executions/", {"input": {}})["id"]
             for _ in range(2)
         ]
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            statuses = watch.execute(
-                "SELECT status FROM workflows_execution WHERE id::text = ANY(%s)", [ids]
-            ).fetchall()
-            if {s for (s,) in statuses} == {"SUCCEEDED"}:
-                break
-            time.sleep(0.2)
-        assert {s for (s,) in statuses} == {"SUCCEEDED"}
-        time.sleep(1.5)
-        # 40 steps; Celery's own Django fixup would open a connection for each of them.
-        # The two starts went through the web process: a connection each.
-        assert _sessions(scaled) - before < 10
+        statuses: set[str] = set()
+        while statuses != {"SUCCEEDED"} and time.monotonic() < deadline:
+            # Sample the workers' backends while the 40 steps run.
+            seen |= {
+                pid
+                for (pid,) in watch.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'legato-worker'"
+                    " AND datname = current_database()"
+                ).fetchall()
+            }
+            statuses = {
+                s
+                for (s,) in watch.execute(
+                    "SELECT status FROM workflows_execution WHERE id::text = ANY(%s)", [ids]
+                ).fetchall()
+            }
+            time.sleep(0.02)
+    assert statuses == {"SUCCEEDED"}
+    # Two pool processes, each with its connection (a keep-alive thread may add one). With
+    # Celery's own Django fix-up every step was a new backend, and samples see many.
+    assert 1 <= len(seen) <= 6, seen
 
 
 def test_the_web_process_keeps_no_database_connection_per_request_thread(scaled):
