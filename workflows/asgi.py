@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workflows.settings")
-# No persistent database connections in the web process (Django's advice for ASGI): every
-# request runs in a new thread, and each kept connection would outlive it.
-os.environ.setdefault("LEGATO_DB_CONN_MAX_AGE", "0")
-os.environ.setdefault("LEGATO_DB_APPLICATION_NAME", "legato-web")
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
+
+# No persistent database connections in the web process (Django's advice for ASGI): every
+# request runs in a new thread, and each kept connection would outlive it. Set here, not in
+# the environment, so processes this one starts (and tests importing it) are unaffected.
+_database = settings.DATABASES["default"]
+if _database["ENGINE"].endswith("postgresql"):
+    _database["CONN_MAX_AGE"] = 0
+    _database.setdefault("OPTIONS", {})["application_name"] = "legato-web"
 
 django_app = get_asgi_application()
 

@@ -7,7 +7,6 @@ import os
 from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workflows.settings")
-os.environ.setdefault("LEGATO_DB_APPLICATION_NAME", "legato-worker")
 
 app = Celery("legato")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -100,7 +101,8 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         # Who holds a connection, in pg_stat_activity: legato-worker, legato-web, legato.
         DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.get(
-            "LEGATO_DB_APPLICATION_NAME", "legato"
+            "LEGATO_DB_APPLICATION_NAME",
+            "legato-worker" if "celery" in os.path.basename(sys.argv[0]) else "legato",
         )
 else:
     DATABASES = {
@@ -162,7 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Per-user request rates: a runaway script gets 429 (Throttled) instead of starving
     # everyone else. Generous by default; tune with LEGATO_API_RATE (e.g. "600/min").
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["workflows.api.throttling.UserRate"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("LEGATO_API_RATE", "20000/min")},
 }
 
