@@ -8,6 +8,7 @@ a database, the network or a clock.
 from __future__ import annotations
 
 from .definition import Source, SourceError, parse, sub_machine
+from .distributed import records_submission
 from .errors import StatesError
 from .graph import build as build_graph
 from .interpreter import (
@@ -41,6 +42,7 @@ __all__ = [
     "iso",
     "parse",
     "parse_iso",
+    "records_submission",
     "start",
     "sub_machine",
     "validate",

@@ -18,6 +18,13 @@ Next = tuple[str | None, Any]
 MAP_RESOURCE = "legato:map:"
 
 
+def records_submission(resource: str) -> bool:
+    """Whether a ``task_submitted`` for an attempt of this resource changes anything. A
+    Distributed Map run's does not (``iteration_event`` ignores it: the child execution's
+    history has its start), so the runtime need not load the parent to apply it."""
+    return not resource.startswith(MAP_RESOURCE)
+
+
 class DistributedMixin(ScopesMixin):
     def start_run(
         self, frame_id: str, frame: dict[str, Any], index: int, pointer: str, data: Any

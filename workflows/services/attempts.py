@@ -16,7 +16,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import broadcast, engine
-from ..engine.distributed import MAP_RESOURCE
 from ..models import (
     Event,
     Execution,
@@ -311,10 +310,9 @@ def complete_attempt(
     if error:
         event.update(type="task_failed", error=error, cause=cause)
     elif attempt.token:
-        if held is not None and held.resource.startswith(MAP_RESOURCE):
-            # A Distributed Map run has started its child: the parent records nothing for
-            # that (the child's history has it), so only the attempt changes. Skipping the
-            # parent's snapshot matters: it grows with the fan-out.
+        if held is not None and not engine.records_submission(held.resource):
+            # Only the attempt changes. Skipping the execution's snapshot matters for a
+            # Distributed Map run: the parent's grows with the fan-out.
             with transaction.atomic():
                 return guard(None)  # type: ignore[arg-type]
         event.update(type="task_submitted", output=output)
