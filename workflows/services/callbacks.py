@@ -47,6 +47,21 @@ def _open_attempt(token: str) -> TaskAttempt:
     return attempt
 
 
+RESULT_FIELDS = ["status", "finished_at", "output", "error", "cause", "claim"]
+
+
+def _set_result(
+    attempt: TaskAttempt, output: Any, error: str | None, cause: str | None, now: Any
+) -> None:
+    """A callback task is finished: its result, and no claim left to complete it again."""
+    attempt.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
+    attempt.finished_at = now
+    attempt.output = None if error else output
+    attempt.error = (error or "")[:256]
+    attempt.cause = cause or ""
+    attempt.claim = None
+
+
 def complete_token(
     token: str, output: Any = None, error: str | None = None, cause: str | None = None
 ) -> None:
@@ -60,13 +75,8 @@ def complete_token(
         locked = _locked(TaskAttempt.objects).get(pk=attempt.pk)
         if locked.status not in OPEN_ATTEMPT:
             return False
-        locked.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
-        locked.finished_at = now
-        locked.output = None if error else output
-        locked.error = (error or "")[:256]
-        locked.cause = cause or ""
-        locked.claim = None
-        locked.save(update_fields=["status", "finished_at", "output", "error", "cause", "claim"])
+        _set_result(locked, output, error, cause, now)
+        locked.save(update_fields=RESULT_FIELDS)
         return True
 
     event: dict[str, Any] = {"key": attempt.key}
@@ -213,9 +223,7 @@ def complete_ended_children(parent_id: Any, first: str | None = None) -> set[str
                 steps.append(step)
                 snapshot = step.snapshot
         # Every ended child's task is finished, whether or not the parent still waited.
-        TaskAttempt.objects.bulk_update(
-            attempts, ["status", "finished_at", "output", "error", "cause", "claim"]
-        )
+        TaskAttempt.objects.bulk_update(attempts, RESULT_FIELDS)
         if steps:
             _persist(parent, _combined(steps), now)
     return {a.token for a in attempts}
@@ -233,12 +241,7 @@ def _child_outcome(child: Execution, attempt: TaskAttempt, now: Any) -> dict[str
     else:
         error = child.error or f"Legato.ChildExecution{child.status.title().replace('_', '')}"
         cause = child.cause or ""
-    attempt.status = TaskAttempt.Status.FAILED if error else TaskAttempt.Status.SUCCEEDED
-    attempt.finished_at = now
-    attempt.output = output
-    attempt.error = (error or "")[:256]
-    attempt.cause = cause
-    attempt.claim = None
+    _set_result(attempt, output, error, cause, now)
     if error:
         return {"key": attempt.key, "type": "task_failed", "error": error, "cause": cause}
     return {"key": attempt.key, "type": "task_succeeded", "output": output}
