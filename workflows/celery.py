@@ -23,3 +23,16 @@ def _tidy_connections(**_: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.worker_init.connect
+def _name_connections(**_: object) -> None:
+    """Worker connections say so in pg_stat_activity (before the pool forks, so every
+    child inherits it); LEGATO_DB_APPLICATION_NAME, when set, wins."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("postgresql") and not os.environ.get(
+        "LEGATO_DB_APPLICATION_NAME"
+    ):
+        database.setdefault("OPTIONS", {})["application_name"] = "legato-worker"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -99,10 +98,10 @@ if DATABASE_URL:
     _max_age = int(os.environ.get("LEGATO_DB_CONN_MAX_AGE", 60))
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_max_age)}
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        # Who holds a connection, in pg_stat_activity: legato-worker, legato-web, legato.
+        # Who holds a connection, in pg_stat_activity: workflows/celery.py and asgi.py
+        # name theirs legato-worker and legato-web.
         DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.get(
-            "LEGATO_DB_APPLICATION_NAME",
-            "legato-worker" if "celery" in os.path.basename(sys.argv[0]) else "legato",
+            "LEGATO_DB_APPLICATION_NAME", "legato"
         )
 else:
     DATABASES = {
