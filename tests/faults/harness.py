@@ -784,6 +784,11 @@ def _parse(text: str) -> Any:
 
 def recovery_times(url: str, kills: list[Kill]) -> list[float]:
     """Seconds from each kill to the completion of each step it interrupted."""
+    return [seconds for _, seconds in recoveries(url, kills)]
+
+
+def recoveries(url: str, kills: list[Kill]) -> list[tuple[str, float]]:
+    """(kill kind, seconds) for each step a kill interrupted, from one read."""
     if not any(k.affected for k in kills):
         return []
     rows = Rows(url)
@@ -800,7 +805,7 @@ def recovery_times(url: str, kills: list[Kill]) -> list[float]:
             if at is not None:
                 at = at if not isinstance(at, str) else _parse(at)
                 if at.timestamp() > kill.at:
-                    times.append(at.timestamp() - kill.at)
+                    times.append((kill.kind, at.timestamp() - kill.at))
     return times
 
 
@@ -841,8 +846,12 @@ class Run:
     drain_seconds: float
     wall_seconds: float
     kills: list[Kill]
-    recovery: list[float]
+    recoveries: list[tuple[str, float]]  # (kill kind, seconds) per interrupted step
     chaos_errors: list[BaseException]
+
+    @property
+    def recovery(self) -> list[float]:
+        return [seconds for _, seconds in self.recoveries]
 
 
 def run_pipeline(
@@ -894,17 +903,16 @@ def run_pipeline(
         drain,
         time.monotonic() - began,
         list(cluster.kills),
-        recovery_times(cluster.url, cluster.kills),
+        recoveries(cluster.url, cluster.kills),
         errors,
     )
 
 
 def run_figures(run: Run) -> dict[str, Any]:
     kinds = Counter(k.kind for k in run.kills)
-    by_kind = {
-        kind: recovery_times(run.cluster.url, [k for k in run.kills if k.kind == kind])
-        for kind in kinds
-    }
+    by_kind: dict[str, list[float]] = {}
+    for kind, seconds in run.recoveries:
+        by_kind.setdefault(kind, []).append(seconds)
     return {
         "recovery_by_kind": {
             kind: {"n": len(v), "p50": _round(percentile(v, 50)), "p99": _round(percentile(v, 99))}
