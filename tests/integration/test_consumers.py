@@ -31,6 +31,15 @@ async def close_code(communicator):
     return message.get("code") if message["type"] == "websocket.close" else message
 
 
+async def live_viewer(execution, cookie):
+    """A signed-in viewer that has had its catch-up (nothing after seq 3): what it gets
+    next is live. ``cookie`` comes from session_cookie(), which needs the database."""
+    headers = [ORIGIN, (b"cookie", cookie)]
+    communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/?after_seq=3", headers)
+    await communicator.receive_json_from(timeout=5)  # the (empty) catch-up
+    return communicator
+
+
 def test_an_anonymous_websocket_is_closed_with_4401_before_any_data(make_flow, broker):
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
 
@@ -77,11 +86,10 @@ def test_a_viewer_receives_new_events_live(make_flow, broker, user):
 
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
     [attempt_id] = broker.take()
-    headers = [ORIGIN, (b"cookie", session_cookie(user))]
+    cookie = session_cookie(user)
 
     async def scenario():
-        communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/?after_seq=3", headers)
-        await communicator.receive_json_from(timeout=5)  # the (empty) catch-up
+        communicator = await live_viewer(execution, cookie)
         await database_sync_to_async(tasks.run_attempt)(attempt_id)
         types = []
         while "WaitStateEntered" not in types:
@@ -99,11 +107,10 @@ def test_a_started_task_reaches_viewers_with_the_execution_summary(make_flow, br
 
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
     [attempt_id] = broker.take()
-    headers = [ORIGIN, (b"cookie", session_cookie(user))]
+    cookie = session_cookie(user)
 
     async def scenario():
-        communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/?after_seq=3", headers)
-        await communicator.receive_json_from(timeout=5)  # the (empty) catch-up
+        communicator = await live_viewer(execution, cookie)
         await database_sync_to_async(services.claim_attempt)(attempt_id, "test")
         message = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
