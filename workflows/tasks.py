@@ -7,6 +7,7 @@ import threading
 import time
 
 from celery import shared_task
+from django.db import OperationalError
 
 from . import services, steplogs
 from .resources import run_resource
@@ -85,7 +86,17 @@ def notify_parent(execution_id: str) -> None:
     services.notify_parent(execution_id)
 
 
-@shared_task(name="legato.celery_result", ignore_result=True)
+# The link/link_error callbacks are the only message that carries a celery: step's
+# outcome: a database hiccup (a lock, a dropped connection) must not lose it.
+CALLBACK_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 10,
+    "max_retries": 20,
+}
+
+
+@shared_task(name="legato.celery_result", ignore_result=True, **CALLBACK_RETRY)
 def celery_result(result: object, token: str) -> None:
     """The Celery task a ``celery:`` step sent has returned: complete the step."""
     try:
@@ -94,7 +105,7 @@ def celery_result(result: object, token: str) -> None:
         log.info("celery result for a step that stopped waiting (%s)", token[:12])
 
 
-@shared_task(name="legato.celery_failed", ignore_result=True)
+@shared_task(name="legato.celery_failed", ignore_result=True, **CALLBACK_RETRY)
 def celery_failed(task_id: str, token: str) -> None:
     """The Celery task a ``celery:`` step sent has failed: fail the step."""
     try:

@@ -59,3 +59,23 @@ def test_a_celery_task_result_becomes_the_step_output(make_flow, worker):
 def test_a_failing_celery_task_fails_the_step(make_flow, worker):
     execution, _ = services.start_execution(make_flow(flow("celery:tests.explode")), {})
     assert (wait_for(execution).status, execution.error) == ("FAILED", "Celery.TaskFailed")
+
+
+def test_a_database_error_in_the_failure_callback_is_retried_not_lost(
+    make_flow, worker, monkeypatch
+):
+    from django.db import OperationalError
+
+    real = services.complete_token
+    calls = []
+
+    def flaky(token, **outcome):
+        calls.append(token)
+        if len(calls) == 1:
+            raise OperationalError("database table is locked: workflows_taskattempt")
+        return real(token, **outcome)
+
+    monkeypatch.setattr(services, "complete_token", flaky)
+    execution, _ = services.start_execution(make_flow(flow("celery:tests.explode")), {})
+    assert (wait_for(execution).status, execution.error) == ("FAILED", "Celery.TaskFailed")
+    assert len(calls) == 2
