@@ -245,6 +245,10 @@ LEGATO = {
     # How long a claimed attempt may go without a heartbeat before it is presumed lost.
     "CLAIM_LEASE_SECONDS": float(os.environ.get("LEGATO_CLAIM_LEASE", 60)),
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("LEGATO_SWEEP_INTERVAL", 1.0)),
+    # How long one worker delivery may go on running the next steps of its execution
+    # itself, without the broker (0: every step goes through the broker). Bounded so a
+    # long chain cannot keep a pool process from the other executions waiting.
+    "CONTINUE_SECONDS": float(os.environ.get("LEGATO_CONTINUE_SECONDS", 0.5)),
     "MAX_PAYLOAD_BYTES": int(os.environ.get("LEGATO_MAX_PAYLOAD_BYTES", 256 * 1024)),
     # An execution whose history grows past this fails (Step Functions: 25,000).
     "MAX_HISTORY_EVENTS": int(os.environ.get("LEGATO_MAX_HISTORY_EVENTS", 25_000)),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from . import services, steplogs
@@ -17,13 +19,30 @@ FLUSH_SECONDS = 1.0
 HEARTBEAT_MIN_INTERVAL = 1.0
 
 
-@shared_task(name="legato.run_attempt", ignore_result=True)
-def run_attempt(attempt_id: int) -> None:
-    """Claim an attempt, run its resource, record the result (a duplicate does nothing)."""
-    claim = services.claim_attempt(attempt_id, services.worker_name())
-    if claim is None:
-        return
-    logger, collector = steplogs.attempt_logger(attempt_id)
+@shared_task(name="legato.run_attempt", ignore_result=True, bind=True)
+def run_attempt(self: Any, attempt_id: int) -> None:
+    """Claim an attempt, run its resource, record the result (a duplicate does nothing).
+
+    While ``CONTINUE_SECONDS`` last, the completion also claims the execution's next
+    attempt for this worker, which runs it at once instead of going through the broker.
+    """
+    worker = services.worker_name()
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    until = time.monotonic() + settings.LEGATO["CONTINUE_SECONDS"]
+    claim = services.claim_attempt(attempt_id, worker) or services.claim_orphan(
+        attempt_id, worker, queue
+    )
+    while claim is not None:
+        outcome = _run(claim)
+        if time.monotonic() < until:
+            claim = services.complete_and_continue(claim, worker, queue, **outcome)
+        else:
+            services.complete_attempt(claim.attempt_id, claim.claim, **outcome, held=claim)
+            claim = None
+
+
+def _run(claim: services.Claim) -> dict[str, Any]:
+    logger, collector = steplogs.attempt_logger(claim.attempt_id)
     stop = threading.Event()
     keeper = threading.Thread(target=_keep_alive, args=(claim, collector, stop), daemon=True)
     keeper.start()
@@ -33,7 +52,7 @@ def run_attempt(attempt_id: int) -> None:
         stop.set()
         keeper.join(5)
     services.append_logs(claim.attempt_id, collector.take())
-    services.complete_attempt(claim.attempt_id, claim.claim, **outcome, held=claim)
+    return outcome
 
 
 def _heartbeat(claim: services.Claim):

@@ -225,9 +225,11 @@ class Cluster:
         concurrency: int = 2,
         step: tuple[float, float] = (0.05, 0.2),
         lease: float = LEASE,
+        continue_seconds: float | None = None,
     ) -> None:
         self.template = template
         self.lease = lease
+        self.continue_seconds = continue_seconds
         self.tmp = tmp
         self.unsafe = ",".join(unsafe)
         self.n_workers = workers
@@ -269,6 +271,11 @@ class Cluster:
             LEGATO_UNSAFE=self.unsafe,
             LEGATO_LOG_LEVEL="WARNING",
             LEGATO_INSECURE_COOKIES="1",
+            **(
+                {"LEGATO_CONTINUE_SECONDS": str(self.continue_seconds)}
+                if self.continue_seconds is not None
+                else {}
+            ),
         )
 
     def __enter__(self) -> Cluster:

@@ -19,12 +19,21 @@ def inputs(n: int, prefix: str) -> dict[str, dict]:
     return {f"{prefix}-{i}": pipeline_input(i) for i in range(n)}
 
 
-@pytest.fixture(scope="module")
-def chaos_run(fault_template, tmp_path_factory):
+# Workers continue their own executions by default (see docs/architecture.md), which
+# keeps one execution's steps on one worker; with continuation off every step goes through
+# the broker and sibling branches of one execution complete on both workers at once.
+MODES = {"continued": None, "broker-only": 0}
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def chaos_run(request, fault_template, tmp_path_factory):
     # The production lease: a step a killed worker held must come back because its
     # process is gone (the sweeper sees that at once), not because a lease ran out.
     with harness.Cluster(
-        fault_template, tmp_path_factory.mktemp("kills"), lease=PRODUCTION_LEASE
+        fault_template,
+        tmp_path_factory.mktemp("kills"),
+        lease=PRODUCTION_LEASE,
+        continue_seconds=MODES[request.param],
     ) as cluster:
         run = harness.run_pipeline(
             cluster,
@@ -33,7 +42,8 @@ def chaos_run(fault_template, tmp_path_factory):
             chaos=CHAOS,
             drain_timeout=180,
         )
-        harness.report("worker-kills", **harness.run_figures(run))
+        name = "worker-kills" if request.param == "continued" else f"worker-kills/{request.param}"
+        harness.report(name, **harness.run_figures(run))
     return run
 
 
@@ -83,9 +93,13 @@ def test_nothing_is_left_stuck(chaos_run):
 # --- negative controls: each protection off makes its check fail ----------------------
 
 
-def control_run(fault_template, tmp, name, *, unsafe=(), prepare=None, step=(0.05, 0.2)):
+def control_run(
+    fault_template, tmp, name, *, unsafe=(), prepare=None, step=(0.05, 0.2), continue_seconds=None
+):
     prefix = "".join(c for c in name if c.isalnum() or c == "-")
-    with harness.Cluster(fault_template, tmp, unsafe=unsafe, step=step) as cluster:
+    with harness.Cluster(
+        fault_template, tmp, unsafe=unsafe, step=step, continue_seconds=continue_seconds
+    ) as cluster:
         if prepare is not None:
             cluster.sql(prepare)
         run = harness.run_pipeline(
@@ -119,7 +133,9 @@ def unkeyed(fault_template, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def unserialised(fault_template, tmp_path_factory):
-    # Equal step durations make sibling branches and Map iterations finish together.
+    # Equal step durations make sibling branches and Map iterations finish together, and
+    # with every step going through the broker both workers run siblings of one execution
+    # at once (continuation keeps an execution on one worker, which makes races rare).
     return control_run(
         fault_template,
         tmp_path_factory.mktemp("unserialised"),
@@ -127,6 +143,7 @@ def unserialised(fault_template, tmp_path_factory):
         unsafe=["row_lock", "fencing"],
         prepare="ALTER TABLE workflows_event DROP CONSTRAINT IF EXISTS event_unique_seq",
         step=(0.1, 0.1),
+        continue_seconds=0,
     )
 
 

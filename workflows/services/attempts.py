@@ -22,7 +22,7 @@ from ..models import (
     StepLog,
     TaskAttempt,
 )
-from .core import _check_payload, _locked, _transition, _unsafe
+from .core import Takeover, _check_payload, _locked, _transition, _unsafe
 from .errors import (
     PayloadInvalid,
     PayloadTooLarge,
@@ -136,6 +136,10 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         elif attempt.started is None:
             # An attempt scheduled before the interpreter prepared its TaskStarted.
             _transition(attempt.execution_id, {"type": "task_started", "key": attempt.key})
+    return _claim_of(attempt, token, lease)
+
+
+def _claim_of(attempt: TaskAttempt, token: uuid.UUID, lease: float) -> Claim:
     return Claim(
         attempt.pk,
         token,
@@ -149,6 +153,32 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         attempt.token,
         attempt.key,
     )
+
+
+def claim_orphan(attempt_id: int, worker: str, queue: str | None) -> Claim | None:
+    """For a delivery that found its attempt finished: an attempt of the same execution
+    held by a dead process of this host, claimed for this worker, or None.
+
+    A worker that continued an execution (``Takeover``) and was killed leaves its first
+    attempt finished and a later one running; Celery redelivers only the first one's
+    message. Taking the later one over here is at once; the sweeper would take a second.
+    """
+    execution_id = (
+        TaskAttempt.objects.filter(pk=attempt_id).values_list("execution_id", flat=True).first()
+    )
+    if execution_id is None:
+        return None
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    held = TaskAttempt.objects.filter(
+        execution_id=execution_id,
+        status=TaskAttempt.Status.RUNNING,
+        claimed_by__startswith=f"{socket.gethostname()}:",
+    ).values_list("pk", "queue", "claimed_by")
+    for pk, attempt_queue, claimed_by in held:
+        on_queue = settings.EMBEDDED or (attempt_queue or default) == (queue or default)
+        if on_queue and _claimant_is_dead(claimed_by):
+            return claim_attempt(pk, worker)
+    return None
 
 
 def record_started(execution_id: Any, started: dict[str, Any] | None, key: str) -> None:
@@ -260,12 +290,14 @@ def complete_attempt(
     error: str | None = None,
     cause: str | None = None,
     held: Claim | None = None,
+    takeover: Takeover | None = None,
 ) -> bool:
     """Record an attempt's result and advance the execution, once.
 
     Ignored (False) when the claim is stale: the attempt was reclaimed after a lost
     lease, cancelled by a stop or a timeout, or already completed by a duplicate.
-    ``held`` (the worker's Claim) saves re-reading what the worker already knows.
+    ``held`` (the worker's Claim) saves re-reading what the worker already knows;
+    ``takeover`` claims one of the attempts this completion schedules for the worker.
     """
     if held is not None:
         attempt = TaskAttempt(
@@ -318,7 +350,24 @@ def complete_attempt(
         event.update(type="task_submitted", output=output)
     else:
         event.update(type="task_succeeded", output=output)
-    return _transition(attempt.execution_id, event, guard)
+    return _transition(attempt.execution_id, event, guard, takeover)
+
+
+def complete_and_continue(
+    held: Claim,
+    worker: str,
+    queue: str | None,
+    output: Any = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> Claim | None:
+    """Complete a worker's attempt and hand it the next one of the same execution, if
+    the completion schedules one on the worker's queue (see ``Takeover``)."""
+    takeover = Takeover(worker, queue)
+    complete_attempt(held.attempt_id, held.claim, output, error, cause, held, takeover)
+    if takeover.attempt is None:
+        return None
+    return _claim_of(takeover.attempt, takeover.token, settings.LEGATO["CLAIM_LEASE_SECONDS"])
 
 
 # --- timers and recovery ---------------------------------------------------------------------
