@@ -22,7 +22,7 @@ from ..models import (
     StepLog,
     TaskAttempt,
 )
-from .core import Takeover, _check_payload, _locked, _transition, _unsafe
+from .core import Takeover, _check_payload, _transition, _unsafe
 from .errors import (
     PayloadInvalid,
     PayloadTooLarge,
@@ -318,25 +318,30 @@ def complete_attempt(
             output, error, cause = None, "Legato.InvalidOutput", exc.message
     now = timezone.now()
 
+    if error:
+        status = TaskAttempt.Status.FAILED
+    elif attempt.token:
+        # A callback task: its handler handed the token out; the token's completion (API,
+        # activity worker, child execution) finishes the state.
+        status = TaskAttempt.Status.WAITING
+    else:
+        status = TaskAttempt.Status.SUCCEEDED
+
     def guard(execution: Execution) -> bool:
-        locked = _locked(TaskAttempt.objects).get(pk=attempt_id)
-        stale = locked.status != TaskAttempt.Status.RUNNING or locked.claim != claim
-        if stale and not _unsafe("fencing"):
-            return False
-        if error:
-            locked.status = TaskAttempt.Status.FAILED
-        elif locked.token:
-            # A callback task: its handler handed the token out; the token's completion
-            # (API, activity worker, child execution) finishes the state.
-            locked.status = TaskAttempt.Status.WAITING
-        else:
-            locked.status = TaskAttempt.Status.SUCCEEDED
-        locked.finished_at = now
-        locked.output = None if error else output
-        locked.error = (error or "")[:256]
-        locked.cause = cause or ""
-        locked.save(update_fields=["status", "finished_at", "output", "error", "cause"])
-        return True
+        fence = TaskAttempt.objects.filter(pk=attempt_id)
+        if not _unsafe("fencing"):
+            # Compare-and-set in one statement: only the current claim of a running
+            # attempt completes it (a reclaim, a stop or a duplicate changed either).
+            fence = fence.filter(status=TaskAttempt.Status.RUNNING, claim=claim)
+        return bool(
+            fence.update(
+                status=status,
+                finished_at=now,
+                output=None if error else output,
+                error=(error or "")[:256],
+                cause=cause or "",
+            )
+        )
 
     event: dict[str, Any] = {"key": attempt.key}
     if error:
