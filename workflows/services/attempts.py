@@ -22,6 +22,7 @@ from ..models import (
     StepLog,
     TaskAttempt,
 )
+from . import statements
 from .core import Takeover, _check_payload, _transition, _unsafe
 from .errors import (
     PayloadInvalid,
@@ -328,20 +329,17 @@ def complete_attempt(
         status = TaskAttempt.Status.SUCCEEDED
 
     def guard(execution: Execution) -> bool:
-        fence = TaskAttempt.objects.filter(pk=attempt_id)
-        if not _unsafe("fencing"):
-            # Compare-and-set in one statement: only the current claim of a running
-            # attempt completes it (a reclaim, a stop or a duplicate changed either).
-            fence = fence.filter(status=TaskAttempt.Status.RUNNING, claim=claim)
-        return bool(
-            fence.update(
-                status=status,
-                finished_at=now,
-                output=None if error else output,
-                error=(error or "")[:256],
-                cause=cause or "",
-            )
-        )
+        # Compare-and-set in one statement: only the current claim of a running attempt
+        # completes it (a reclaim, a stop or a duplicate changed either).
+        fence = {} if _unsafe("fencing") else {"status": TaskAttempt.Status.RUNNING, "claim": claim}
+        result = {
+            "status": status,
+            "finished_at": now,
+            "output": None if error else output,
+            "error": (error or "")[:256],
+            "cause": cause or "",
+        }
+        return bool(statements.update(TaskAttempt, attempt_id, result, fence))
 
     event: dict[str, Any] = {"key": attempt.key}
     if error:

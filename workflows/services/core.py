@@ -20,6 +20,7 @@ from ..models import (
     Timer,
     definition_for,
 )
+from . import statements
 from .errors import (
     PayloadInvalid,
     PayloadTooLarge,
@@ -116,7 +117,10 @@ def _transition(
     """
     now = timezone.now()
     with transaction.atomic():
-        execution = _locked(Execution.objects).filter(pk=execution_id).first()
+        if _unsafe("row_lock"):
+            execution = Execution.objects.filter(pk=execution_id).first()
+        else:
+            execution = statements.select_for_update(Execution, execution_id)
         # A closed execution takes one event only: a redrive (the engine decides if it can).
         if execution is None or (not execution.is_open and event["type"] != "redrive"):
             return False
@@ -187,9 +191,9 @@ def _persist(
             execution.cause = ""
             execution.stopped_at = None
             execution.redrive_count = command["count"]
-    Event.objects.bulk_create(events)
+    statements.insert(events)
     if attempts:
-        TaskAttempt.objects.bulk_create(attempts)
+        statements.insert(attempts)
         if not attempts[0].pk:  # backends without RETURNING (older SQLite) leave pk unset
             keys = [a.key for a in attempts]
             attempts = list(TaskAttempt.objects.filter(execution=execution, key__in=keys))
@@ -198,18 +202,9 @@ def _persist(
     cancelled_keys = [c["key"] for c in step.commands if c["type"] == "cancel_task"]
     execution.snapshot = step.snapshot
     # Rewriting the snapshot is most of a transition's cost; a claim's TaskStarted skips it.
-    execution.save(
-        update_fields=[
-            *(["snapshot"] if step.snapshot_changed else []),
-            "next_seq",
-            "status",
-            "output",
-            "error",
-            "cause",
-            "stopped_at",
-            "redrive_count",
-        ]
-    )
+    fields = ["snapshot"] if step.snapshot_changed else []
+    fields += ["next_seq", "status", "output", "error", "cause", "stopped_at", "redrive_count"]
+    statements.update(Execution, execution.pk, {f: getattr(execution, f) for f in fields})
     summary = execution_summary(execution)
     payload = [e.as_dict() for e in events]
     # Activity tasks are not pushed anywhere: external workers poll for them; a taken-over
