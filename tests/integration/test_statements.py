@@ -79,3 +79,13 @@ def test_select_for_update_loads_what_the_orm_loads(execution):
 def test_select_for_update_of_a_missing_row_is_none(db):
     with transaction.atomic():
         assert statements.select_for_update(Execution, uuid.uuid4()) is None
+
+
+def test_update_conditions_on_none_match_a_null_column(execution):
+    attempt = TaskAttempt.objects.get(execution=execution)
+    assert statements.update(TaskAttempt, attempt.pk, {"error": "E"}, {"claim": None}) == 1
+
+
+def test_get_loads_what_the_orm_loads(execution):
+    attempt = TaskAttempt.objects.get(execution=execution)
+    assert model_to_dict(statements.get(TaskAttempt, attempt.pk)) == model_to_dict(attempt)

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .. import broadcast, engine
@@ -84,14 +83,6 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
-# What a claim reads: everything a worker needs, and nothing large it does not (the
-# execution's snapshot stays in the database).
-CLAIM_FIELDS = (
-    "execution_id", "key", "state", "resource", "input", "attempt", "idempotency_key",
-    "token", "status", "claim", "claimed_by", "started",
-)  # fmt: skip
-
-
 def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
     """Take a scheduled attempt for this worker, or None if it is not ours to run.
 
@@ -101,7 +92,7 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
     as every transition does), and records the ``TaskStarted`` event the interpreter
     prepared when it scheduled the attempt, so the snapshot is neither read nor written.
     """
-    attempt = TaskAttempt.objects.filter(pk=attempt_id).only(*CLAIM_FIELDS).first()
+    attempt = statements.get(TaskAttempt, attempt_id)
     if attempt is None:
         return None
     orphaned = attempt.status == TaskAttempt.Status.RUNNING and _claimant_is_dead(
@@ -116,17 +107,17 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         seq = _lock_open_execution(attempt.execution_id, take_seq=bool(attempt.started))
         if seq is None:
             return None
-        fence = TaskAttempt.objects.filter(pk=attempt_id)
-        if not _unsafe("row_lock"):
-            fence = fence.filter(status=attempt.status, claim=attempt.claim)
-        taken = fence.update(
-            status=TaskAttempt.Status.RUNNING,
-            claim=token,
-            claimed_by=worker[:200],
-            claims=F("claims") + 1,
-            started_at=now,
-            lease_until=now + timedelta(seconds=lease),
-        )
+        # Compare-and-set on what was read: ``claims`` changes only with ``claim``.
+        fence = {} if _unsafe("row_lock") else {"status": attempt.status, "claim": attempt.claim}
+        values = {
+            "status": TaskAttempt.Status.RUNNING,
+            "claim": token,
+            "claimed_by": worker[:200],
+            "claims": attempt.claims + 1,
+            "started_at": now,
+            "lease_until": now + timedelta(seconds=lease),
+        }
+        taken = statements.update(TaskAttempt, attempt_id, values, fence)
         if not taken:
             # Another delivery won the race (or a stop cancelled the attempt) between
             # the read above and the lock: give back the sequence number.
@@ -231,7 +222,7 @@ def _lock_open_execution(execution_id: Any, take_seq: bool) -> int | None:
 
 
 def _record_event(execution_id: Any, seq: int, record: dict[str, Any], now: Any) -> None:
-    event = Event.objects.create(
+    event = Event(
         execution_id=execution_id,
         seq=seq,
         type=record["type"],
@@ -240,6 +231,7 @@ def _record_event(execution_id: Any, seq: int, record: dict[str, Any], now: Any)
         status=record.get("status"),
         details=record.get("details") or {},
     )
+    statements.insert([event])
     payload = [event.as_dict()]
     transaction.on_commit(lambda: broadcast.events_recorded(str(execution_id), payload, None))
 

@@ -83,9 +83,7 @@ def sweep(batch: int = 500) -> SweepReport:
             dispatch.publish_attempts([(attempt_id, queue)], republish=True)
     running = TaskAttempt.objects.filter(status=TaskAttempt.Status.RUNNING)
     lost = list(
-        running.filter(lease_until__lt=now).values_list("pk", "queue", "claim", "resource")[
-            :batch
-        ]
+        running.filter(lease_until__lt=now).values_list("pk", "queue", "claim", "resource")[:batch]
     )
     # A worker killed on this host need not wait for its lease: its process is gone.
     # (Claims record host:pid; other hosts' sweepers, or the lease, cover theirs.)

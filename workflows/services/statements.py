@@ -20,10 +20,12 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 class _Read:
-    """A compiled ``SELECT … FOR UPDATE`` of one row by primary key, for one connection."""
+    """A compiled ``SELECT`` (``… FOR UPDATE``) of one row by primary key, for one
+    connection."""
 
-    def __init__(self, model: type[models.Model], pk: Any) -> None:
-        query = model._default_manager.select_for_update().filter(pk=pk).query
+    def __init__(self, model: type[models.Model], pk: Any, lock: bool) -> None:
+        manager = model._default_manager
+        query = (manager.select_for_update() if lock else manager.all()).filter(pk=pk).query
         self.compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
         self.sql, _ = self.compiler.as_sql()
         columns = self.compiler.select[: self.compiler.col_count]
@@ -42,16 +44,25 @@ class _Read:
         return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, row)
 
 
-_reads: weakref.WeakKeyDictionary[Any, dict[type, _Read]] = weakref.WeakKeyDictionary()
+_reads: weakref.WeakKeyDictionary[Any, dict[tuple[type, bool], _Read]] = weakref.WeakKeyDictionary()
+
+
+def _read(model: type[models.Model], pk: Any, lock: bool) -> models.Model | None:
+    plans = _reads.setdefault(connections[DEFAULT_DB_ALIAS], {})
+    read = plans.get((model, lock))
+    if read is None:
+        read = plans[model, lock] = _Read(model, pk, lock)
+    return read.get(pk)
+
+
+def get(model: type[models.Model], pk: Any) -> models.Model | None:
+    """``model.objects.filter(pk=pk).first()``."""
+    return _read(model, pk, lock=False)
 
 
 def select_for_update(model: type[models.Model], pk: Any) -> models.Model | None:
     """``model.objects.select_for_update().filter(pk=pk).first()``, inside a transaction."""
-    plans = _reads.setdefault(connections[DEFAULT_DB_ALIAS], {})
-    read = plans.get(model)
-    if read is None:
-        read = plans[model] = _Read(model, pk)
-    return read.get(pk)
+    return _read(model, pk, lock=True)
 
 
 def insert(objs: list[models.Model]) -> None:
@@ -80,14 +91,18 @@ def insert(objs: list[models.Model]) -> None:
 def update(
     model: type[models.Model], pk: Any, values: dict[str, Any], where: dict[str, Any] | None = None
 ) -> int:
-    """``model.objects.filter(pk=pk, **where).update(**values)``; returns the rows changed.
-    ``where`` compares with ``=``, so its values must not be None."""
+    """``model.objects.filter(pk=pk, **where).update(**values)``; returns the rows changed."""
     where = where or {}
     meta = model._meta
-    sql = _update_sql(model, tuple(values), tuple(where), connection.vendor)
+    nulls = tuple(name for name, v in where.items() if v is None)
+    sql = _update_sql(model, tuple(values), tuple(where), nulls, connection.vendor)
     params = [meta.get_field(name).get_db_prep_save(v, connection) for name, v in values.items()]
     params.append(meta.pk.get_db_prep_value(pk, connection))
-    params += [meta.get_field(name).get_db_prep_value(v, connection) for name, v in where.items()]
+    params += [
+        meta.get_field(name).get_db_prep_value(v, connection)
+        for name, v in where.items()
+        if v is not None
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -112,13 +127,20 @@ def _insert_sql(model: type[models.Model], rows: int, vendor: str) -> str:
 
 @lru_cache(maxsize=256)
 def _update_sql(
-    model: type[models.Model], columns: tuple[str, ...], where: tuple[str, ...], vendor: str
+    model: type[models.Model],
+    columns: tuple[str, ...],
+    where: tuple[str, ...],
+    nulls: tuple[str, ...],
+    vendor: str,
 ) -> str:
     quote = connection.ops.quote_name
     meta = model._meta
     sets = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in columns)
     conditions = [f"{quote(meta.pk.column)} = %s"]
-    conditions += [f"{quote(meta.get_field(name).column)} = %s" for name in where]
+    conditions += [
+        f"{quote(meta.get_field(name).column)} {'IS NULL' if name in nulls else '= %s'}"
+        for name in where
+    ]
     return (
         f"UPDATE {quote(meta.db_table)} SET {sets} "  # noqa: S608 - names from the model
         f"WHERE {' AND '.join(conditions)}"
