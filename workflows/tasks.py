@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -43,14 +44,12 @@ def run_attempt(self: Any, attempt_id: int) -> None:
 
 def _run(claim: services.Claim) -> dict[str, Any]:
     logger, collector = steplogs.attempt_logger(claim.attempt_id)
-    stop = threading.Event()
-    keeper = threading.Thread(target=_keep_alive, args=(claim, collector, stop), daemon=True)
-    keeper.start()
+    keeper = _keeper()
+    keeper.add(claim, collector)
     try:
         outcome = run_resource(claim, logger=logger, heartbeat=_heartbeat(claim))
     finally:
-        stop.set()
-        keeper.join(5)
+        keeper.remove(claim)
     services.append_logs(claim.attempt_id, collector.take())
     return outcome
 
@@ -68,26 +67,70 @@ def _heartbeat(claim: services.Claim):
     return beat
 
 
-def _keep_alive(
-    claim: services.Claim, collector: steplogs.Collector, stop: threading.Event
-) -> None:
-    """While the handler runs: renew the lease (so the sweeper does not reclaim it) and
-    flush its log lines to the viewers."""
-    from django.db import close_old_connections
+class _Keeper:
+    """One thread per process that, while handlers run, renews their leases (so the
+    sweeper does not reclaim them) and flushes their log lines to the viewers. (A thread
+    per attempt cost a start and a join on every step.)"""
 
-    renew_every = claim.lease_seconds / 3
-    last_renewal = time.monotonic()
-    try:
-        while not stop.wait(FLUSH_SECONDS):
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.running: dict[int, tuple[services.Claim, steplogs.Collector, float]] = {}
+        self.thread = threading.Thread(target=self._loop, name="legato-keeper", daemon=True)
+        self.thread.start()
+
+    def add(self, claim: services.Claim, collector: steplogs.Collector) -> None:
+        with self.lock:
+            self.running[claim.attempt_id] = (claim, collector, time.monotonic())
+
+    def remove(self, claim: services.Claim) -> None:
+        with self.lock:
+            self.running.pop(claim.attempt_id, None)
+
+    def _loop(self) -> None:
+        from django.db import close_old_connections, connections
+
+        busy = False
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            with self.lock:
+                running = list(self.running.values())
+            if not running:
+                if busy:  # idle now: give the database connection back
+                    connections.close_all()
+                    busy = False
+                continue
+            busy = True
+            close_old_connections()
+            for claim, collector, renewed in running:
+                self._keep(claim, collector, renewed)
+
+    def _keep(self, claim: services.Claim, collector: steplogs.Collector, renewed: float) -> None:
+        try:
             services.append_logs(claim.attempt_id, collector.take())
-            if time.monotonic() - last_renewal >= renew_every:
-                last_renewal = time.monotonic()
-                if not services.renew_lease(claim.attempt_id, claim.claim):
-                    return
-    except Exception:  # noqa: BLE001 - a failed flush retries at the end of the attempt
-        log.warning("keep-alive for attempt %s failed", claim.attempt_id, exc_info=True)
-    finally:
-        close_old_connections()
+            if time.monotonic() - renewed < claim.lease_seconds / 3:
+                return
+            with self.lock:
+                if claim.attempt_id in self.running:
+                    self.running[claim.attempt_id] = (claim, collector, time.monotonic())
+            if not services.renew_lease(claim.attempt_id, claim.claim):
+                self.remove(claim)  # no longer ours: its completion will be ignored
+        except Exception:  # noqa: BLE001 - a failed flush retries at the end of the attempt
+            log.warning("keep-alive for attempt %s failed", claim.attempt_id, exc_info=True)
+
+
+_keeper_instance: _Keeper | None = None
+_keeper_lock = threading.Lock()
+
+
+def _keeper() -> _Keeper:
+    global _keeper_instance
+    with _keeper_lock:
+        # A forked pool process inherits the object but not its thread: start anew.
+        keeper = _keeper_instance
+        if keeper is None or keeper.pid != os.getpid() or not keeper.thread.is_alive():
+            keeper = _keeper_instance = _Keeper()
+        return keeper
 
 
 @shared_task(name="legato.fire_timer", ignore_result=True)
