@@ -255,7 +255,8 @@ LEGATO = {
     # The most items one Map state may fan out to.
     "MAX_MAP_ITEMS": int(os.environ.get("LEGATO_MAX_MAP_ITEMS", 100_000)),
     # Test-only: protections switched off for the fault suite's negative controls
-    # (fencing, row_lock, sweeper, idempotency_key). Never set this in production.
+    # (fencing, row_lock, sweeper, idempotency_key, outage_retry). Never set this in
+    # production.
     "UNSAFE": {p.strip() for p in os.environ.get("LEGATO_UNSAFE", "").split(",") if p.strip()},
     # Hosts an `http` Task may call ("*" for any); empty by default: no request forgery.
     "HTTP_ALLOWED_HOSTS": {

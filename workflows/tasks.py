@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from . import services, steplogs
 from .resources import run_resource
@@ -20,7 +20,21 @@ FLUSH_SECONDS = 1.0
 HEARTBEAT_MIN_INTERVAL = 1.0
 
 
-@shared_task(name="legato.run_attempt", ignore_result=True, bind=True)
+# A database restart or fail-over: the connection is gone, or no new one is accepted yet.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+# A claim that fails on the database committed nothing: the task is simply tried again
+# (and the sweeper re-publishes what these retries do not cover).
+@shared_task(
+    name="legato.run_attempt",
+    ignore_result=True,
+    bind=True,
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=1,
+    retry_backoff_max=10,
+    max_retries=20,
+)
 def run_attempt(self: Any, attempt_id: int) -> None:
     """Claim an attempt, run its resource, record the result (a duplicate does nothing).
 
@@ -34,15 +48,25 @@ def run_attempt(self: Any, attempt_id: int) -> None:
         attempt_id, worker, queue
     )
     while claim is not None:
-        outcome = _run(claim)
+        outcome, lines = _run(claim)
+        _through_outage(claim, services.append_logs, claim.attempt_id, lines)
         if time.monotonic() < until:
-            claim = services.complete_and_continue(claim, worker, queue, **outcome)
+            claim = _through_outage(
+                claim, services.complete_and_continue, claim, worker, queue, **outcome
+            )
         else:
-            services.complete_attempt(claim.attempt_id, claim.claim, **outcome, held=claim)
+            _through_outage(
+                claim,
+                services.complete_attempt,
+                claim.attempt_id,
+                claim.claim,
+                **outcome,
+                held=claim,
+            )
             claim = None
 
 
-def _run(claim: services.Claim) -> dict[str, Any]:
+def _run(claim: services.Claim) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     logger, collector = steplogs.attempt_logger(claim.attempt_id)
     keeper = _keeper()
     keeper.add(claim, collector)
@@ -50,8 +74,28 @@ def _run(claim: services.Claim) -> dict[str, Any]:
         outcome = run_resource(claim, logger=logger, heartbeat=_heartbeat(claim))
     finally:
         keeper.remove(claim)
-    services.append_logs(claim.attempt_id, collector.take())
-    return outcome
+    return outcome, collector.take()
+
+
+def _through_outage(claim: services.Claim, record: Any, *args: Any, **kwargs: Any) -> Any:
+    """Record what a handler produced, waiting out a database outage: the outcome exists
+    only in this process. Retrying is safe (a completion is fenced by its claim, so one
+    whose commit went unseen is not applied twice). After half the lease it gives up and
+    the lease and the sweeper take the step over."""
+    from django.db import connection
+
+    deadline = time.monotonic() + claim.lease_seconds / 2
+    delay = 0.25
+    while True:
+        try:
+            return record(*args, **kwargs)
+        except DATABASE_ERRORS:
+            if time.monotonic() + delay > deadline or "outage_retry" in settings.LEGATO["UNSAFE"]:
+                raise
+            log.warning("database unavailable recording attempt %s; retrying", claim.attempt_id)
+            connection.close()  # the next try opens a new connection
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def _heartbeat(claim: services.Claim):
@@ -151,7 +195,7 @@ def notify_parent(execution_id: str) -> None:
 # The link/link_error callbacks are the only message that carries a celery: step's
 # outcome: a database hiccup (a lock, a dropped connection) must not lose it.
 CALLBACK_RETRY = {
-    "autoretry_for": (OperationalError,),
+    "autoretry_for": DATABASE_ERRORS,
     "retry_backoff": 1,
     "retry_backoff_max": 10,
     "max_retries": 20,

@@ -226,6 +226,7 @@ class Cluster:
         step: tuple[float, float] = (0.05, 0.2),
         lease: float = LEASE,
         continue_seconds: float | None = None,
+        separate_sink: bool = False,
     ) -> None:
         self.template = template
         self.lease = lease
@@ -237,6 +238,10 @@ class Cluster:
         self.concurrency = concurrency
         self.database = f"legato_faults_{secrets.token_hex(4)}"
         self.url = db_url(template.postgres_url, self.database)
+        # The handlers' "world" (fault_effects) lives in Legato's database unless the
+        # scenario takes that database away: then the world must stay up.
+        self.sink_database = f"{self.database}_sink" if separate_sink else None
+        self.sink_url = db_url(template.postgres_url, self.sink_database) if separate_sink else None
         self.log = tmp / "processes.log"
         self.redis = RedisServer(tmp / "redis.log")
         self.port = stack.free_port()
@@ -265,7 +270,7 @@ class Cluster:
             LEGATO_REPUBLISH_AFTER=str(REPUBLISH),
             LEGATO_SWEEP_INTERVAL=str(SWEEP),
             LEGATO_TASK_MODULES="tests.faults.handlers",
-            LEGATO_FAULT_SINK=self.url,
+            LEGATO_FAULT_SINK=self.sink_url or self.url,
             LEGATO_FAULT_STEP_MIN=str(self.step[0]),
             LEGATO_FAULT_STEP_MAX=str(self.step[1]),
             LEGATO_UNSAFE=self.unsafe,
@@ -280,7 +285,8 @@ class Cluster:
 
     def __enter__(self) -> Cluster:
         with admin_connection(self.template.postgres_url) as admin:
-            admin.execute(f'CREATE DATABASE "{self.database}" TEMPLATE "{self.template.name}"')
+            for name in filter(None, [self.database, self.sink_database]):
+                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template.name}"')
         self.redis.start()
         self._env = self.env()
         try:
@@ -319,6 +325,8 @@ class Cluster:
         if self._conn is not None:
             self._conn.close()
         drop_database(self.template.postgres_url, self.database)
+        if self.sink_database:
+            drop_database(self.template.postgres_url, self.sink_database)
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         process = self._spawn_worker()
@@ -382,14 +390,40 @@ class Cluster:
 
     # database
 
-    def sql(self, query: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    def sql(self, query: str, params: Any = (), patience: float = 60) -> list[tuple[Any, ...]]:
+        """Run a query on the scenario's database, waiting out a database outage (the
+        scenario that causes them watches progress through here)."""
         import psycopg
 
+        deadline = time.monotonic() + patience
         with self._lock:
-            if self._conn is None or self._conn.closed:
-                self._conn = psycopg.connect(self.url, autocommit=True)
-            cursor = self._conn.execute(query, params)
-            return cursor.fetchall() if cursor.description is not None else []
+            while True:
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = psycopg.connect(self.url, autocommit=True)
+                    cursor = self._conn.execute(query, params)
+                    return cursor.fetchall() if cursor.description is not None else []
+                except psycopg.OperationalError:
+                    if self._conn is not None:
+                        self._conn.close()
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
+    def database_outage(self, seconds: float) -> None:
+        """What clients see of a PostgreSQL restart or fail-over: every connection to the
+        scenario's database is cut, and new ones are refused for ``seconds``."""
+        with admin_connection(self.template.postgres_url) as admin:
+            admin.execute(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS false')
+            try:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [self.database],
+                )
+                time.sleep(seconds)
+            finally:
+                admin.execute(f'ALTER DATABASE "{self.database}" ALLOW_CONNECTIONS true')
 
     def running(self) -> int:
         return self.sql("SELECT count(*) FROM workflows_execution WHERE status = 'RUNNING'")[0][0]
@@ -538,7 +572,7 @@ def start_all(
 ) -> Started:
     """Start one execution per ``name -> input`` (client-chosen names, so a retry after a
     lost response is safe), keeping at most ``window`` running. With ``retry_for`` a client
-    retries a start on connection errors for up to that many seconds."""
+    retries a start on connection errors and 503 answers for up to that many seconds."""
     result = Started()
     lock = threading.Lock()
 
@@ -565,6 +599,13 @@ def start_all(
                     time.sleep(0.2)
                     continue
                 return
+            if status == 503 and time.monotonic() - began < retry_for:
+                # The API's answer while its database is unreachable: retry, as told.
+                with lock:
+                    result.errors["HTTP 503"] += 1
+                    result.retries += 1
+                time.sleep(0.5)
+                continue
             with lock:
                 if status in (200, 201):
                     result.acknowledged[name] = (status, reply["id"], body)
@@ -902,7 +943,7 @@ def run_pipeline(
                 time.sleep(0.25)
             errors = agent.errors
     drain = cluster.wait_quiet(drain_timeout)
-    findings = check(cluster.url, definition)
+    findings = check(cluster.url, definition, cluster.sink_url)
     return Run(
         cluster,
         started,

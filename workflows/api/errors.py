@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -43,6 +44,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database restarting or failing over. A retry is safe: starting by name is
+        # idempotent, and operator actions are refused once done.
+        response = error_response(
+            "DatabaseUnavailable",
+            "The database is not reachable right now. Retry shortly.",
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "2"
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_handler(exc, context)
