@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from typing import Any
 
 from celery import shared_task
@@ -49,20 +50,26 @@ def run_attempt(self: Any, attempt_id: int) -> None:
     )
     while claim is not None:
         outcome, lines = _run(claim)
-        _through_outage(claim, services.append_logs, claim.attempt_id, lines)
+        # One budget for recording it all, inside the lease the keeper last renewed.
+        deadline = time.monotonic() + claim.lease_seconds / 2
+        try:  # the outcome matters more than its log lines: they get a third of the budget
+            logs_until = time.monotonic() + claim.lease_seconds / 6
+            _through_outage(logs_until, claim, services.append_logs, claim.attempt_id, lines)
+        except DATABASE_ERRORS:
+            log.warning("log lines of attempt %s were lost to an outage", claim.attempt_id)
         if time.monotonic() < until:
+            # The same token on every try: a retry after a commit whose answer was lost
+            # finds the next attempt that commit already took over.
+            token = uuid.uuid4()
             claim = _through_outage(
-                claim, services.complete_and_continue, claim, worker, queue, **outcome
-            )
+                deadline, claim, services.complete_and_continue, claim, worker, queue,
+                token=token, **outcome,
+            )  # fmt: skip
         else:
             _through_outage(
-                claim,
-                services.complete_attempt,
-                claim.attempt_id,
-                claim.claim,
-                **outcome,
-                held=claim,
-            )
+                deadline, claim, services.complete_attempt, claim.attempt_id, claim.claim,
+                **outcome, held=claim,
+            )  # fmt: skip
             claim = None
 
 
@@ -77,14 +84,15 @@ def _run(claim: services.Claim) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return outcome, collector.take()
 
 
-def _through_outage(claim: services.Claim, record: Any, *args: Any, **kwargs: Any) -> Any:
-    """Record what a handler produced, waiting out a database outage: the outcome exists
-    only in this process. Retrying is safe (a completion is fenced by its claim, so one
-    whose commit went unseen is not applied twice). After half the lease it gives up and
-    the lease and the sweeper take the step over."""
+def _through_outage(
+    deadline: float, claim: services.Claim, record: Any, *args: Any, **kwargs: Any
+) -> Any:
+    """Record what a handler produced, waiting out a database outage until ``deadline``:
+    the outcome exists only in this process. Retrying is safe (a completion is fenced by
+    its claim, so one whose commit went unseen is not applied twice). Past the deadline
+    it gives up, and the lease and the sweeper take the step over."""
     from django.db import connection
 
-    deadline = time.monotonic() + claim.lease_seconds / 2
     delay = 0.25
     while True:
         try:
@@ -119,6 +127,9 @@ class _Keeper:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.lock = threading.Lock()
+        # Held while the keeper flushes an attempt's lines: ``remove`` waits for it, so
+        # the final flush never runs beside one (both would number the same lines).
+        self.flushing = threading.Lock()
         self.running: dict[int, tuple[services.Claim, steplogs.Collector, float]] = {}
         self.thread = threading.Thread(target=self._loop, name="legato-keeper", daemon=True)
         self.thread.start()
@@ -130,6 +141,8 @@ class _Keeper:
     def remove(self, claim: services.Claim) -> None:
         with self.lock:
             self.running.pop(claim.attempt_id, None)
+        with self.flushing:
+            pass
 
     def _loop(self) -> None:
         from django.db import close_old_connections, connections
@@ -147,7 +160,9 @@ class _Keeper:
             busy = True
             close_old_connections()
             for claim, collector, renewed in running:
-                self._keep(claim, collector, renewed)
+                with self.flushing:
+                    if claim.attempt_id in self.running:
+                        self._keep(claim, collector, renewed)
 
     def _keep(self, claim: services.Claim, collector: steplogs.Collector, renewed: float) -> None:
         try:
@@ -158,7 +173,8 @@ class _Keeper:
                 if claim.attempt_id in self.running:
                     self.running[claim.attempt_id] = (claim, collector, time.monotonic())
             if not services.renew_lease(claim.attempt_id, claim.claim):
-                self.remove(claim)  # no longer ours: its completion will be ignored
+                with self.lock:  # no longer ours: its completion will be ignored
+                    self.running.pop(claim.attempt_id, None)
         except Exception:  # noqa: BLE001 - a failed flush retries at the end of the attempt
             log.warning("keep-alive for attempt %s failed", claim.attempt_id, exc_info=True)
 

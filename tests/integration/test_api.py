@@ -169,15 +169,19 @@ steps:
 
 
 def test_an_alibaba_fdl_definition_is_converted_on_import(api):
-    response = api.post("/api/v1/flows/", {"name": "from-fdl", "definition": CLASSIC_FDL},
-                        format="json")
+    response = api.post(
+        "/api/v1/flows/", {"name": "from-fdl", "definition": CLASSIC_FDL}, format="json"
+    )
     assert response.status_code == 201
     assert "States" in response.json()["definition"]
 
 
 def test_a_save_reports_the_validator_warnings(api):
-    definition = {"StartAt": "A", "States": {"A": {
-        "Type": "Pass", "Parameters": {"x": "$.looks.like.a.path"}, "End": True}}}
-    response = api.post("/api/v1/flows/", {"name": "warned", "definition": definition},
-                        format="json")
+    definition = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Parameters": {"x": "$.looks.like.a.path"}, "End": True}},
+    }
+    response = api.post(
+        "/api/v1/flows/", {"name": "warned", "definition": definition}, format="json"
+    )
     assert [w["rule"] for w in response.json()["warnings"]] == ["PATH_WITHOUT_DOLLAR_SUFFIX"]

@@ -214,13 +214,29 @@ def test_a_redelivered_flow_task_does_not_start_a_second_child(make_flow, broker
     assert first.pk == second.pk
 
 
-DISTRIBUTED = {"StartAt": "Fan", "States": {"Fan": {
-    "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "End": True,
-    "ItemProcessor": {
-        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-        "StartAt": "Work", "States": {"Work": {
-            "Type": "Task", "Resource": "builtin:echo",
-            "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}}}}}}
+DISTRIBUTED = {
+    "StartAt": "Fan",
+    "States": {
+        "Fan": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 2,
+            "End": True,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Work",
+                "States": {
+                    "Work": {
+                        "Type": "Task",
+                        "Resource": "builtin:echo",
+                        "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"},
+                        "End": True,
+                    }
+                },
+            },
+        }
+    },
+}
 
 
 def run_everything(broker):
@@ -232,8 +248,9 @@ def run_everything(broker):
 
 
 def test_a_distributed_map_runs_each_item_as_a_child_execution(make_flow, broker):
-    execution, _ = services.start_execution(make_flow(DISTRIBUTED),
-                                            {"items": [{"n": 1}, {"n": 2}, {"n": 3}]})
+    execution, _ = services.start_execution(
+        make_flow(DISTRIBUTED), {"items": [{"n": 1}, {"n": 2}, {"n": 3}]}
+    )
     run_everything(broker)
     execution.refresh_from_db()
     assert execution.status == "SUCCEEDED"
@@ -246,12 +263,12 @@ def test_distributed_map_children_run_only_the_processor(make_flow, broker):
     run_everything(broker)
     child = Execution.objects.get(parent=execution)
     assert [e.state for e in child.events.all() if e.state] == ["Work"] * len(
-        [e for e in child.events.all() if e.state])
+        [e for e in child.events.all() if e.state]
+    )
 
 
 def test_stopping_a_distributed_map_stops_its_running_children(make_flow, broker):
-    execution, _ = services.start_execution(make_flow(DISTRIBUTED),
-                                            {"items": [{"n": 1}, {"n": 2}]})
+    execution, _ = services.start_execution(make_flow(DISTRIBUTED), {"items": [{"n": 1}, {"n": 2}]})
     for attempt_id in broker.take():  # start the children, but do not run their tasks
         tasks.run_attempt(attempt_id)
     broker.take()
@@ -260,14 +277,11 @@ def test_stopping_a_distributed_map_stops_its_running_children(make_flow, broker
     assert statuses == {"ABORTED"}
 
 
-def test_one_parent_transition_takes_in_every_child_that_has_ended(
-    make_flow, broker, monkeypatch
-):
+def test_one_parent_transition_takes_in_every_child_that_has_ended(make_flow, broker, monkeypatch):
     from workflows import dispatch
 
     monkeypatch.setattr(dispatch, "child_finished", lambda execution_id: None)
-    execution, _ = services.start_execution(make_flow(DISTRIBUTED),
-                                            {"items": [{"n": 1}, {"n": 2}]})
+    execution, _ = services.start_execution(make_flow(DISTRIBUTED), {"items": [{"n": 1}, {"n": 2}]})
     for attempt_id in broker.take():  # the two map runs start their children
         tasks.run_attempt(attempt_id)
     deliver(broker)  # the children run and end; their parent is not told

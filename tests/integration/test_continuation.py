@@ -153,9 +153,7 @@ def test_a_taken_over_attempt_whose_process_died_is_reclaimed_by_the_sweeper(mak
     assert broker.take() == [following.attempt_id]
 
 
-def test_a_redelivery_takes_over_at_once_the_attempt_a_dead_worker_continued_to(
-    make_flow, broker
-):
+def test_a_redelivery_takes_over_at_once_the_attempt_a_dead_worker_continued_to(make_flow, broker):
     dead = f"{socket.gethostname()}:999999999/1"
     execution, claim = first_claim(make_flow, broker, CHAIN, worker=dead)
     following = services.complete_and_continue(claim, dead, None, output={})
@@ -166,4 +164,32 @@ def test_a_redelivery_takes_over_at_once_the_attempt_a_dead_worker_continued_to(
 def test_a_redelivery_leaves_alone_an_attempt_whose_worker_is_alive(make_flow, broker):
     execution, claim = first_claim(make_flow, broker, CHAIN, worker=services.worker_name())
     services.complete_and_continue(claim, services.worker_name(), None, output={})
+    assert services.claim_orphan(claim.attempt_id, "w", None) is None
+
+
+def test_a_retry_after_an_unseen_commit_continues_with_the_attempt_that_commit_took_over(
+    make_flow, broker
+):
+    import uuid
+
+    execution, claim = first_claim(make_flow, broker, CHAIN)
+    token = uuid.uuid4()
+    first = services.complete_and_continue(claim, "w", None, output={}, token=token)
+    again = services.complete_and_continue(claim, "w", None, output={}, token=token)
+    assert (again.attempt_id, again.claim) == (first.attempt_id, token)
+
+
+def test_a_redelivery_never_takes_over_an_activity_task(make_flow, broker):
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": echo(Next="B"),
+            "B": {"Type": "Task", "Resource": "activity:x", "End": True},
+        },
+    }
+    dead = f"{socket.gethostname()}:999999999/1"
+    execution, claim = first_claim(make_flow, broker, definition)
+    services.complete_attempt(claim.attempt_id, claim.claim, output={})
+    activity = TaskAttempt.objects.get(execution=execution, state="B")
+    TaskAttempt.objects.filter(pk=activity.pk).update(status="RUNNING", claimed_by=dead)
     assert services.claim_orphan(claim.attempt_id, "w", None) is None

@@ -71,3 +71,15 @@ def test_a_finished_handler_is_no_longer_kept(claim):
     before = lease_until(claim)
     time.sleep(0.3)
     assert lease_until(claim) == before
+
+
+def test_removing_a_handler_waits_for_a_flush_in_progress(claim):
+    import threading
+
+    keeper = tasks._keeper()
+    keeper.add(claim, steplogs.Collector())
+    removed = threading.Event()
+    with keeper.flushing:
+        threading.Thread(target=lambda: (keeper.remove(claim), removed.set())).start()
+        assert not removed.wait(0.2)
+    assert removed.wait(2)

@@ -91,4 +91,3 @@ def test_an_unrouted_api_url_is_a_json_404(api):
     response = api.get("/api/v1/executions/not-a-uuid/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NotFound"
-

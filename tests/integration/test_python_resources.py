@@ -104,8 +104,12 @@ def test_a_heartbeat_moves_the_heartbeat_deadline(make_flow, broker):
 
 
 def test_the_states_endpoint_lists_attempts_with_their_logs(make_flow, broker, api):
-    execution = run(make_flow, broker, one_task("python:media.transcode"),
-                    {"rendition": "720p", "steps": 1, "step_seconds": 0})
+    execution = run(
+        make_flow,
+        broker,
+        one_task("python:media.transcode"),
+        {"rendition": "720p", "steps": 1, "step_seconds": 0},
+    )
     [attempt] = api.get(f"/api/v1/executions/{execution.pk}/states/").json()["results"]
     assert (attempt["state"], attempt["status"]) == ("T", "SUCCEEDED")
     assert [line["message"] for line in attempt["logs"]] == ["720p: 100% done"]

@@ -160,8 +160,7 @@ def test_worker_processes_reuse_their_database_connections_across_steps(scaled):
     seen: set[int] = set()
     with psycopg.connect(scaled.database_url, autocommit=True) as watch:
         ids = [
-            scaled.post("/api/v1/flows/reuse/executions/", {"input": {}})["id"]
-            for _ in range(2)
+            scaled.post("/api/v1/flows/reuse/executions/", {"input": {}})["id"] for _ in range(2)
         ]
         deadline = time.monotonic() + 90
         statuses: set[str] = set()

@@ -68,8 +68,11 @@ def server(tmp_path_factory):
 
 def seed(api: stack.Api) -> dict[str, list[str]]:
     """Real objects for the fuzzer to hit alongside its random ids."""
-    for name, definition in [("fuzz-wait", WAITING), ("fuzz-callback", CALLBACK),
-                             ("fuzz-activity", ACTIVITY)]:
+    for name, definition in [
+        ("fuzz-wait", WAITING),
+        ("fuzz-callback", CALLBACK),
+        ("fuzz-activity", ACTIVITY),
+    ]:
         status, body = api.call("POST", "/api/v1/flows/", {"name": name, "definition": definition})
         assert status == 201, body
     start = "/api/v1/flows/{}/executions/"

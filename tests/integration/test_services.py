@@ -79,9 +79,7 @@ def test_a_second_claim_of_the_same_attempt_records_nothing(make_flow, broker):
     assert seqs(execution) == before
 
 
-def test_an_attempt_scheduled_before_task_started_was_prepared_still_records_it(
-    make_flow, broker
-):
+def test_an_attempt_scheduled_before_task_started_was_prepared_still_records_it(make_flow, broker):
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
     [attempt_id] = broker.take()
     TaskAttempt.objects.filter(pk=attempt_id).update(started=None)

@@ -89,3 +89,10 @@ def test_update_conditions_on_none_match_a_null_column(execution):
 def test_get_loads_what_the_orm_loads(execution):
     attempt = TaskAttempt.objects.get(execution=execution)
     assert model_to_dict(statements.get(TaskAttempt, attempt.pk)) == model_to_dict(attempt)
+
+
+def test_insert_of_more_rows_than_one_statement_takes_sets_every_key(execution):
+    rows = [event(execution, 100 + i, {"i": i}) for i in range(statements.BATCH * 2 + 3)]
+    statements.insert(rows)
+    assert len({r.pk for r in rows}) == len(rows)
+    assert Event.objects.filter(seq__gte=100).count() == len(rows)

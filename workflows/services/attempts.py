@@ -93,8 +93,8 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
     prepared when it scheduled the attempt, so the snapshot is neither read nor written.
     """
     attempt = statements.get(TaskAttempt, attempt_id)
-    if attempt is None:
-        return None
+    if attempt is None or attempt.resource.startswith("activity:"):
+        return None  # activity workers take theirs by polling
     orphaned = attempt.status == TaskAttempt.Status.RUNNING and _claimant_is_dead(
         attempt.claimed_by
     )
@@ -107,8 +107,11 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         seq = _lock_open_execution(attempt.execution_id, take_seq=bool(attempt.started))
         if seq is None:
             return None
-        # Compare-and-set on what was read: ``claims`` changes only with ``claim``.
-        fence = {} if _unsafe("row_lock") else {"status": attempt.status, "claim": attempt.claim}
+        # Compare-and-set on what was read (a reclaim resets ``claim`` to NULL, so
+        # ``claims`` tells a claim-and-reclaim cycle since the read apart).
+        fence = {"status": attempt.status, "claim": attempt.claim, "claims": attempt.claims}
+        if _unsafe("row_lock"):
+            fence = {}
         values = {
             "status": TaskAttempt.Status.RUNNING,
             "claim": token,
@@ -161,11 +164,15 @@ def claim_orphan(attempt_id: int, worker: str, queue: str | None) -> Claim | Non
     if execution_id is None:
         return None
     default = settings.CELERY_TASK_DEFAULT_QUEUE
-    held = TaskAttempt.objects.filter(
-        execution_id=execution_id,
-        status=TaskAttempt.Status.RUNNING,
-        claimed_by__startswith=f"{socket.gethostname()}:",
-    ).values_list("pk", "queue", "claimed_by")
+    held = (
+        TaskAttempt.objects.filter(
+            execution_id=execution_id,
+            status=TaskAttempt.Status.RUNNING,
+            claimed_by__startswith=f"{socket.gethostname()}:",
+        )
+        .exclude(resource__startswith="activity:")  # offered to activity workers again
+        .values_list("pk", "queue", "claimed_by")
+    )
     for pk, attempt_queue, claimed_by in held:
         on_queue = settings.EMBEDDED or (attempt_queue or default) == (queue or default)
         if on_queue and _claimant_is_dead(claimed_by):
@@ -355,14 +362,26 @@ def complete_and_continue(
     output: Any = None,
     error: str | None = None,
     cause: str | None = None,
+    token: uuid.UUID | None = None,
 ) -> Claim | None:
     """Complete a worker's attempt and hand it the next one of the same execution, if
-    the completion schedules one on the worker's queue (see ``Takeover``)."""
-    takeover = Takeover(worker, queue)
-    complete_attempt(held.attempt_id, held.claim, output, error, cause, held, takeover)
-    if takeover.attempt is None:
+    the completion schedules one on the worker's queue (see ``Takeover``).
+
+    ``token`` is the claim the next attempt gets. A worker passes the same one when it
+    tries again after a database error: if the first try committed unseen, the retry is
+    refused by the fence and finds the attempt that try took over.
+    """
+    lease = settings.LEGATO["CLAIM_LEASE_SECONDS"]
+    takeover = Takeover(worker, queue, token or uuid.uuid4())
+    recorded = complete_attempt(held.attempt_id, held.claim, output, error, cause, held, takeover)
+    if takeover.attempt is not None:
+        return _claim_of(takeover.attempt, takeover.token, lease)
+    if recorded or token is None:
         return None
-    return _claim_of(takeover.attempt, takeover.token, settings.LEGATO["CLAIM_LEASE_SECONDS"])
+    taken = TaskAttempt.objects.filter(
+        execution_id=held.execution_id, claim=token, status=TaskAttempt.Status.RUNNING
+    ).first()
+    return None if taken is None else _claim_of(taken, token, lease)
 
 
 # --- timers and recovery ---------------------------------------------------------------------

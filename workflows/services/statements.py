@@ -65,6 +65,11 @@ def select_for_update(model: type[models.Model], pk: Any) -> models.Model | None
     return _read(model, pk, lock=True)
 
 
+# Rows per INSERT: a fan-out's attempts go in batches of this shape, which keeps every
+# statement under SQLite's parameter limit and the cached statement texts few and small.
+BATCH = 64
+
+
 def insert(objs: list[models.Model]) -> None:
     """``bulk_create`` for rows of one model with an auto primary key, which is set on
     each object (from ``RETURNING``)."""
@@ -75,6 +80,12 @@ def insert(objs: list[models.Model]) -> None:
         model._default_manager.bulk_create(objs)
         return
     fields = _insert_fields(model)
+    size = max(1, min(BATCH, connection.ops.bulk_batch_size(fields, objs)))
+    for start in range(0, len(objs), size):
+        _insert_batch(model, fields, objs[start : start + size])
+
+
+def _insert_batch(model: type[models.Model], fields: list[models.Field], objs: list[Any]) -> None:
     sql = _insert_sql(model, len(objs), connection.vendor)
     params = [
         f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs for f in fields
