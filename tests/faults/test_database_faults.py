@@ -34,26 +34,28 @@ def database_outages(cluster: harness.Cluster, total: int) -> None:
         cluster.kills.append(harness.Kill(at, "db-outage", [], affected))
 
 
-@pytest.fixture(scope="module")
-def outage_run(fault_template, tmp_path_factory):
+def outage_scenario(template, tmp, name, executions, *, drain, unsafe=()) -> harness.Run:
     # The handlers' own world (their effects table) stays up: the outage is Legato's.
     with harness.Cluster(
-        fault_template,
-        tmp_path_factory.mktemp("database"),
-        lease=PRODUCTION_LEASE,
-        separate_sink=True,
+        template, tmp, lease=PRODUCTION_LEASE, separate_sink=True, unsafe=unsafe
     ) as cluster:
         run = harness.run_pipeline(
             cluster,
             PIPELINE,
-            inputs(EXECUTIONS, "d"),
-            during=lambda c: database_outages(c, EXECUTIONS),
-            drain_timeout=180,
+            inputs(executions, tmp.name[:8]),
+            during=lambda c: database_outages(c, executions),
+            drain_timeout=drain,
             # A start refused during an outage (503) is retried, as a client would.
             retry_for=60,
         )
-        harness.report("database-outages", **harness.run_figures(run))
+        harness.report(name, **harness.run_figures(run))
     return run
+
+
+@pytest.fixture(scope="module")
+def outage_run(fault_template, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("database")
+    return outage_scenario(fault_template, tmp, "database-outages", EXECUTIONS, drain=180)
 
 
 def test_the_database_went_away_three_times_mid_run(outage_run):
@@ -98,23 +100,14 @@ def test_steps_caught_by_an_outage_resume_without_waiting_for_their_lease(outage
 
 @pytest.fixture(scope="module")
 def unretried_run(fault_template, tmp_path_factory):
-    with harness.Cluster(
+    return outage_scenario(
         fault_template,
         tmp_path_factory.mktemp("database-unretried"),
-        lease=PRODUCTION_LEASE,
-        separate_sink=True,
+        "database-outages/control:outage-retry-off",
+        CONTROL_EXECUTIONS,
+        drain=20,
         unsafe=["outage_retry"],
-    ) as cluster:
-        run = harness.run_pipeline(
-            cluster,
-            PIPELINE,
-            inputs(CONTROL_EXECUTIONS, "du"),
-            during=lambda c: database_outages(c, CONTROL_EXECUTIONS),
-            drain_timeout=20,
-            retry_for=60,
-        )
-        harness.report("database-outages/control:outage-retry-off", **harness.run_figures(run))
-    return run
+    )
 
 
 def test_without_the_worker_s_retry_an_outage_leaves_steps_to_their_lease(unretried_run):
