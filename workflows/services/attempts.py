@@ -16,13 +16,20 @@ from django.utils import timezone
 
 from .. import broadcast, engine
 from ..models import (
-    Event,
     Execution,
     StepLog,
     TaskAttempt,
 )
 from . import statements
-from .core import Takeover, _check_payload, _transition, _unsafe
+from .core import (
+    Takeover,
+    _check_payload,
+    _transition,
+    _unsafe,
+    claim_values,
+    event_row,
+    routed_to,
+)
 from .errors import (
     PayloadInvalid,
     PayloadTooLarge,
@@ -112,14 +119,7 @@ def claim_attempt(attempt_id: int, worker: str) -> Claim | None:
         fence = {"status": attempt.status, "claim": attempt.claim, "claims": attempt.claims}
         if _unsafe("row_lock"):
             fence = {}
-        values = {
-            "status": TaskAttempt.Status.RUNNING,
-            "claim": token,
-            "claimed_by": worker[:200],
-            "claims": attempt.claims + 1,
-            "started_at": now,
-            "lease_until": now + timedelta(seconds=lease),
-        }
+        values = claim_values(token, worker, attempt.claims + 1, now)
         taken = statements.update(TaskAttempt, attempt_id, values, fence)
         if not taken:
             # Another delivery won the race (or a stop cancelled the attempt) between
@@ -163,7 +163,6 @@ def claim_orphan(attempt_id: int, worker: str, queue: str | None) -> Claim | Non
     )
     if execution_id is None:
         return None
-    default = settings.CELERY_TASK_DEFAULT_QUEUE
     held = (
         TaskAttempt.objects.filter(
             execution_id=execution_id,
@@ -174,8 +173,7 @@ def claim_orphan(attempt_id: int, worker: str, queue: str | None) -> Claim | Non
         .values_list("pk", "queue", "claimed_by")
     )
     for pk, attempt_queue, claimed_by in held:
-        on_queue = settings.EMBEDDED or (attempt_queue or default) == (queue or default)
-        if on_queue and _claimant_is_dead(claimed_by):
+        if routed_to(attempt_queue, queue) and _claimant_is_dead(claimed_by):
             return claim_attempt(pk, worker)
     return None
 
@@ -229,15 +227,7 @@ def _lock_open_execution(execution_id: Any, take_seq: bool) -> int | None:
 
 
 def _record_event(execution_id: Any, seq: int, record: dict[str, Any], now: Any) -> None:
-    event = Event(
-        execution_id=execution_id,
-        seq=seq,
-        type=record["type"],
-        timestamp=now,
-        state=record.get("state"),
-        status=record.get("status"),
-        details=record.get("details") or {},
-    )
+    event = event_row(execution_id, seq, record, now)
     statements.insert([event])
     payload = [event.as_dict()]
     transaction.on_commit(lambda: broadcast.events_recorded(str(execution_id), payload, None))

@@ -93,19 +93,33 @@ class Takeover:
     def accepts(self, attempt: TaskAttempt) -> bool:
         if attempt.resource.startswith("activity:") or self.attempt is not None:
             return False
-        default = settings.CELERY_TASK_DEFAULT_QUEUE
-        if settings.EMBEDDED:  # one worker for every queue (see dispatch.publish_attempts)
-            return True
-        return (attempt.queue or default) == (self.queue or default)
+        return routed_to(attempt.queue, self.queue)
 
     def take(self, attempt: TaskAttempt, now: datetime) -> None:
-        attempt.status = TaskAttempt.Status.RUNNING
-        attempt.claim = self.token
-        attempt.claimed_by = self.worker[:200]
-        attempt.claims = 1
-        attempt.started_at = now
-        attempt.lease_until = now + timedelta(seconds=settings.LEGATO["CLAIM_LEASE_SECONDS"])
+        for name, value in claim_values(self.token, self.worker, 1, now).items():
+            setattr(attempt, name, value)
         self.attempt = attempt
+
+
+def routed_to(attempt_queue: str, queue: str | None) -> bool:
+    """Whether an attempt routed to ``attempt_queue`` belongs to a worker that took its
+    message from ``queue`` (None and "" mean the default queue)."""
+    if settings.EMBEDDED:  # one worker for every queue (see dispatch.publish_attempts)
+        return True
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    return (attempt_queue or default) == (queue or default)
+
+
+def claim_values(token: uuid.UUID, worker: str, claims: int, now: datetime) -> dict[str, Any]:
+    """The fields of an attempt that ``worker`` holds under ``token`` from ``now``."""
+    return {
+        "status": TaskAttempt.Status.RUNNING,
+        "claim": token,
+        "claimed_by": worker[:200],
+        "claims": claims,
+        "started_at": now,
+        "lease_until": now + timedelta(seconds=settings.LEGATO["CLAIM_LEASE_SECONDS"]),
+    }
 
 
 def _transition(
@@ -133,18 +147,22 @@ def _transition(
     return True
 
 
-def _event(execution: Execution, item: dict[str, Any], now: datetime) -> Event:
-    event = Event(
-        execution=execution,
-        seq=execution.next_seq,
+def event_row(execution_id: Any, seq: int, item: dict[str, Any], now: datetime) -> Event:
+    """The history row for one interpreter event record."""
+    return Event(
+        execution_id=execution_id,
+        seq=seq,
         type=item["type"],
         timestamp=now,
         state=item.get("state"),
         status=item.get("status"),
         details=item.get("details") or {},
     )
+
+
+def _event(execution: Execution, item: dict[str, Any], now: datetime) -> Event:
     execution.next_seq += 1
-    return event
+    return event_row(execution.pk, execution.next_seq - 1, item, now)
 
 
 def _persist(
