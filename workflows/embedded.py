@@ -83,4 +83,3 @@ def start_sweeper(stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=loop, name="legato-sweeper", daemon=True)
     thread.start()
     return thread
-

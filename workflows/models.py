@@ -79,11 +79,12 @@ class FlowVersion(models.Model):
 def definition_for(execution: Execution) -> dict[str, Any]:
     """What an execution runs: its version's definition, or for a Distributed Map
     iteration the processor inside it."""
-    return _scoped_definition(execution.version_id, execution.scope)
+    return scoped_definition(execution.version_id, execution.scope)
 
 
 @lru_cache(maxsize=1024)
-def _scoped_definition(version_id: int, scope: str) -> dict[str, Any]:
+def scoped_definition(version_id: int, scope: str) -> dict[str, Any]:
+    """``definition_for`` by the execution's fields, for code that has not loaded it."""
     from .engine import sub_machine
 
     definition = definition_of(version_id)

@@ -254,6 +254,11 @@ LEGATO = {
     "MAX_HISTORY_EVENTS": int(os.environ.get("LEGATO_MAX_HISTORY_EVENTS", 25_000)),
     # The most items one Map state may fan out to.
     "MAX_MAP_ITEMS": int(os.environ.get("LEGATO_MAX_MAP_ITEMS", 100_000)),
+    # Every evaluation of a JSONata expression (and intrinsic printing) is budgeted: its
+    # running time, its nesting of function calls and the bytes of values it builds.
+    "EXPRESSION_TIMEOUT_MS": int(os.environ.get("LEGATO_EXPRESSION_TIMEOUT_MS", 1000)),
+    "EXPRESSION_MAX_DEPTH": int(os.environ.get("LEGATO_EXPRESSION_MAX_DEPTH", 200)),
+    "EXPRESSION_MAX_BYTES": int(os.environ.get("LEGATO_EXPRESSION_MAX_BYTES", 64 * 1024 * 1024)),
     # Test-only: protections switched off for the fault suite's negative controls
     # (fencing, row_lock, sweeper, idempotency_key, outage_retry). Never set this in
     # production.

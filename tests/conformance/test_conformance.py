@@ -149,8 +149,9 @@ class Driver:
     def child_run(self, command: dict[str, Any]) -> dict[str, Any]:
         """A Distributed Map iteration: its processor runs as a child execution."""
         pointer = command["resource"].removeprefix(MAP_RESOURCE)
-        child = Driver({"definition": engine.sub_machine(self.definition, pointer),
-                        "tasks": self.script})
+        child = Driver(
+            {"definition": engine.sub_machine(self.definition, pointer), "tasks": self.script}
+        )
         child.calls = self.calls
         child.now = self.now
         child.run(command["input"])
@@ -174,8 +175,11 @@ class Driver:
         results = []
         for index in range(command["total"]):
             result = self.child_results.get(f"{command['entry']}#{index}", {})
-            results.append(result["output"] if "output" in result else
-                           {"Error": result.get("error"), "Cause": result.get("cause")})
+            results.append(
+                result["output"]
+                if "output" in result
+                else {"Error": result.get("error"), "Cause": result.get("cause")}
+            )
         self.send({"type": "map_gathered", "frame": command["frame"], "results": results})
 
     def answer(self, command: dict[str, Any]) -> None:

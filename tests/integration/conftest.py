@@ -93,9 +93,9 @@ TASK_FLOW = {
 def _fresh_caches() -> Any:
     """Version ids restart in every test database; in-process caches must not outlive it."""
     from workflows import diagrams
-    from workflows.models import _scoped_definition, definition_of
+    from workflows.models import definition_of, scoped_definition
 
     definition_of.cache_clear()
-    _scoped_definition.cache_clear()
+    scoped_definition.cache_clear()
     diagrams._graph_for_version.cache_clear()
     yield

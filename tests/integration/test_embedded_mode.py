@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 
 import pytest
@@ -27,7 +28,11 @@ FLOW = {
 
 @pytest.fixture
 def embedded(tmp_path):
-    env = stack.base_env(tmp_path)
+    yield from _serve(tmp_path)
+
+
+def _serve(tmp_path, **env_extra):
+    env = stack.base_env(tmp_path, **env_extra)
     port = stack.free_port()
     log = tmp_path / "serve.log"
     state = {}
@@ -75,3 +80,58 @@ def test_a_durable_wait_survives_a_restart(embedded):
     history = api.get(f"/api/v1/executions/{execution['id']}/history/")["results"]
     assert done[execution["id"]]["status"] == "SUCCEEDED"
     assert [e["type"] for e in history].count("WaitStateExited") == 1
+
+
+# An expression that never ends on its own: it runs until its time budget stops it.
+SPIN = "{% ($spin := function(){ $spin() }; $spin()) %}"
+QUICK = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+
+
+@pytest.fixture
+def slow_expressions(tmp_path):
+    api, _, _ = next(gen := _serve(tmp_path, LEGATO_EXPRESSION_TIMEOUT_MS="5000"))
+    yield api
+    next(gen, None)
+
+
+def _flows(api, first_a_task: bool) -> None:
+    states = {"Spin": {"Type": "Pass", "Output": SPIN, "End": True}}
+    if first_a_task:
+        states = {"Echo": {"Type": "Task", "Resource": "builtin:echo", "Next": "Spin"}, **states}
+    spin = {"QueryLanguage": "JSONata", "StartAt": next(iter(states)), "States": states}
+    api.call("POST", "/api/v1/flows/", {"name": "spin", "definition": spin})
+    api.call("POST", "/api/v1/flows/", {"name": "quick", "definition": QUICK})
+
+
+def _start_in_background(api) -> threading.Thread:
+    thread = threading.Thread(
+        target=api.post, args=("/api/v1/flows/spin/executions/", {"input": {}}), daemon=True
+    )
+    thread.start()
+    time.sleep(1)  # the slow one is now inside its five-second expression
+    return thread
+
+
+def test_a_slow_expression_in_a_start_does_not_hold_up_an_unrelated_start(slow_expressions):
+    api = slow_expressions
+    _flows(api, first_a_task=False)
+    slow = _start_in_background(api)
+    quick = api.post("/api/v1/flows/quick/executions/", {"input": {}})
+    # Had the quick start waited for the slow one, the slow one would be recorded by now.
+    spinning = api.get("/api/v1/executions/?flow=spin")["results"]
+    assert (quick["status"], spinning) == ("SUCCEEDED", [])
+    slow.join(30)
+    [failed] = api.get("/api/v1/executions/?flow=spin")["results"]
+    assert failed["error"] == "States.QueryEvaluationError"
+
+
+def test_a_slow_expression_after_a_task_does_not_hold_up_an_unrelated_start(slow_expressions):
+    api = slow_expressions
+    _flows(api, first_a_task=True)
+    _start_in_background(api).join(30)
+    quick = api.post("/api/v1/flows/quick/executions/", {"input": {}})
+    [spinning] = api.get("/api/v1/executions/?flow=spin")["results"]
+    # Had the quick start waited for the slow step, the slow one would have ended by now.
+    assert (quick["status"], spinning["status"]) == ("SUCCEEDED", "RUNNING")
+    done = api.wait_terminal([spinning["id"]], timeout=30)[spinning["id"]]
+    assert done["error"] == "States.QueryEvaluationError"

@@ -13,37 +13,85 @@ from workflows import engine
 from .harness import Run
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False,
-                                                                        allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 NAMES = st.sampled_from(["A", "B", "C"])
-PATHS = st.sampled_from(["$", "$.a", "$.a.b", "$[0]", "$.x[*]", "$$.Execution.Id", "$.missing",
-                         "$var", "bad", "$..a", "$.a[", None])
-INTRINSICS = st.sampled_from([
-    "States.Format('{}', $.a)", "States.Array(1, $.a)", "States.StringToJson($.a)",
-    "States.MathAdd($.a, 1)", "States.ArrayRange(1, $.a, 1)", "States.UUID()",
-    "States.Hash($.a, 'SHA-1')", "States.Nope()", "States.Format('unterminated",
-])
+PATHS = st.sampled_from(
+    [
+        "$",
+        "$.a",
+        "$.a.b",
+        "$[0]",
+        "$.x[*]",
+        "$$.Execution.Id",
+        "$.missing",
+        "$var",
+        "bad",
+        "$..a",
+        "$.a[",
+        None,
+    ]
+)
+INTRINSICS = st.sampled_from(
+    [
+        "States.Format('{}', $.a)",
+        "States.Array(1, $.a)",
+        "States.StringToJson($.a)",
+        "States.MathAdd($.a, 1)",
+        "States.ArrayRange(1, $.a, 1)",
+        "States.UUID()",
+        "States.Hash($.a, 'SHA-1')",
+        "States.Nope()",
+        "States.Format('unterminated",
+    ]
+)
 STATE = st.fixed_dictionaries(
-    {"Type": st.sampled_from(["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Map",
-                              "Parallel", "Bogus"])},
+    {
+        "Type": st.sampled_from(
+            ["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Map", "Parallel", "Bogus"]
+        )
+    },
     optional={
-        "Next": NAMES, "End": st.booleans(), "InputPath": PATHS, "OutputPath": PATHS,
-        "ResultPath": PATHS, "Result": JSON, "Resource": st.just("r"),
-        "Parameters": st.dictionaries(st.sampled_from(["x", "y.$", "z.$"]),
-                                      PATHS | INTRINSICS, max_size=3),
-        "Seconds": st.integers(-1, 3), "Default": NAMES,
-        "Choices": st.lists(st.fixed_dictionaries({
-            "Variable": PATHS, "Next": NAMES,
-            "NumericEquals": st.integers(0, 3)}), max_size=2),
+        "Next": NAMES,
+        "End": st.booleans(),
+        "InputPath": PATHS,
+        "OutputPath": PATHS,
+        "ResultPath": PATHS,
+        "Result": JSON,
+        "Resource": st.just("r"),
+        "Parameters": st.dictionaries(
+            st.sampled_from(["x", "y.$", "z.$"]), PATHS | INTRINSICS, max_size=3
+        ),
+        "Seconds": st.integers(-1, 3),
+        "Default": NAMES,
+        "Choices": st.lists(
+            st.fixed_dictionaries(
+                {"Variable": PATHS, "Next": NAMES, "NumericEquals": st.integers(0, 3)}
+            ),
+            max_size=2,
+        ),
         "Error": st.text(max_size=10),
-        "Retry": st.lists(st.fixed_dictionaries({"ErrorEquals": st.lists(
-            st.sampled_from(["States.ALL", "E", "States.TaskFailed"]), min_size=1,
-            max_size=2), "MaxAttempts": st.integers(0, 2)}), max_size=2),
+        "Retry": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "ErrorEquals": st.lists(
+                        st.sampled_from(["States.ALL", "E", "States.TaskFailed"]),
+                        min_size=1,
+                        max_size=2,
+                    ),
+                    "MaxAttempts": st.integers(0, 2),
+                }
+            ),
+            max_size=2,
+        ),
     },
 )
 DEFINITIONS = st.fixed_dictionaries(

@@ -441,8 +441,15 @@ def test_a_redrive_enters_the_failed_state_again_with_its_input():
         calls.append(payload)
         return {"error": "Flaky"} if len(calls) == 1 else {"output": "ok"}
 
-    run = Run(machine({"A": {"Type": "Pass", "Result": {"x": 1}, "Next": "T"},
-                       "T": {"Type": "Task", "Resource": "r", "End": True}}), fails_once)
+    run = Run(
+        machine(
+            {
+                "A": {"Type": "Pass", "Result": {"x": 1}, "Next": "T"},
+                "T": {"Type": "Task", "Resource": "r", "End": True},
+            }
+        ),
+        fails_once,
+    )
     run.finish({})
     assert run.status == "FAILED"
     run.send({"type": "redrive"})
@@ -462,10 +469,22 @@ def test_a_redriven_map_runs_only_the_iterations_that_did_not_succeed():
             return {"error": "Odd"}
         return {"output": payload * 10}
 
-    run = Run(machine({"M": {"Type": "Map", "MaxConcurrency": 1, "End": True,
-                             "ItemProcessor": {"StartAt": "T", "States": {
-                                 "T": {"Type": "Task", "Resource": "r", "End": True}}}}}),
-              odd_fails_first_time)
+    run = Run(
+        machine(
+            {
+                "M": {
+                    "Type": "Map",
+                    "MaxConcurrency": 1,
+                    "End": True,
+                    "ItemProcessor": {
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": "r", "End": True}},
+                    },
+                }
+            }
+        ),
+        odd_fails_first_time,
+    )
     run.finish([2, 3, 4])
     assert run.status == "FAILED"
     run.send({"type": "redrive"})
@@ -484,10 +503,17 @@ def test_a_succeeded_execution_cannot_be_redriven():
 
 
 def test_a_loop_of_states_that_never_waits_fails_at_the_history_limit():
-    run = Run(machine({
-        "A": {"Type": "Pass", "Next": "C"},
-        "C": {"Type": "Choice", "Default": "A",
-              "Choices": [{"Variable": "$.stop", "BooleanEquals": True, "Next": "End"}]},
-        "End": {"Type": "Succeed"},
-    })).finish({"stop": False})
+    run = Run(
+        machine(
+            {
+                "A": {"Type": "Pass", "Next": "C"},
+                "C": {
+                    "Type": "Choice",
+                    "Default": "A",
+                    "Choices": [{"Variable": "$.stop", "BooleanEquals": True, "Next": "End"}],
+                },
+                "End": {"Type": "Succeed"},
+            }
+        )
+    ).finish({"stop": False})
     assert (run.status, run.error) == ("FAILED", "Legato.HistoryLimitExceeded")

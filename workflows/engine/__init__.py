@@ -1,8 +1,9 @@
 """The pure ASL engine: parsing, validation, interpretation and graph model.
 
-Imports only the standard library and pure data libraries (PyYAML, jsonpath-ng); time,
-ids and randomness come in as arguments. Nothing here touches Django, Celery, Channels,
-a database, the network or a clock.
+Imports only the standard library and pure data libraries (PyYAML, jsonpath-ng, JSONata,
+RE2); time, ids and randomness come in as arguments. Nothing here touches Django, Celery,
+Channels, a database or the network; the only clock read is an expression's time budget
+(``budget.py``), which can stop an evaluation but never changes what one returns.
 """
 
 from __future__ import annotations

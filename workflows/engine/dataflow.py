@@ -29,9 +29,11 @@ class DataflowMixin(FramesMixin):
         """A field's value: evaluated in JSONata states, literal in JSONPath ones."""
         if not self.is_jsonata(state):
             return value
-        return self.jsonata.template(
-            value, self.states_var(frame, **extra), self.variables(frame_id)
-        )
+        return self.expressions(frame_id, value, self.states_var(frame, **extra))
+
+    def expressions(self, frame_id: str, template: Any, states: dict[str, Any]) -> Any:
+        """A JSONata template's value, refused if it is larger than a payload may be."""
+        return self.bounded(self.jsonata.template(template, states, self.variables(frame_id)))
 
     def path(self, frame_id: str, frame: dict[str, Any], text: str | None, data: Any) -> Any:
         return paths.select(text, data, self.context(frame), variables=self.variables(frame_id))
@@ -44,12 +46,14 @@ class DataflowMixin(FramesMixin):
         data: Any,
         context: dict[str, Any] | None = None,
     ) -> Any:
-        return paths.apply_template(
-            template,
-            data,
-            context or self.context(frame),
-            self.intrinsics,
-            self.variables(frame_id),
+        return self.bounded(
+            paths.apply_template(
+                template,
+                data,
+                context or self.context(frame),
+                self.intrinsics,
+                self.variables(frame_id),
+            )
         )
 
     # --- input ------------------------------------------------------------------------------
@@ -136,14 +140,14 @@ class DataflowMixin(FramesMixin):
     ) -> Any:
         if "Output" not in source:
             return default
-        return self.jsonata.template(source["Output"], states, self.variables(frame_id))
+        return self.expressions(frame_id, source["Output"], states)
 
     def _jsonata_assign(
         self, frame_id: str, source: dict[str, Any], states: dict[str, Any]
     ) -> dict[str, Any]:
         if "Assign" not in source:
             return {}
-        return self.jsonata.template(source["Assign"], states, self.variables(frame_id))
+        return self.expressions(frame_id, source["Assign"], states)
 
     def _jsonpath_assign(
         self, frame_id: str, frame: dict[str, Any], source: dict[str, Any], data: Any

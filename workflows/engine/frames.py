@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import errors
+from .budget import json_size_exceeds
 from .errors import DATA_LIMIT_EXCEEDED, StatesError
 from .intrinsics import Evaluator as IntrinsicEvaluator
 from .jsonata import Evaluator as JsonataEvaluator
@@ -262,9 +263,26 @@ class FramesMixin:
             return None, None
         return state["Next"], output
 
+    def bounded(self, value: Any) -> Any:
+        """``value``, unless it is surely over the payload limit (uncatchable then).
+
+        Measured without serialising: a template that names one large value many times
+        is cheap to build (references) but would take gigabytes as JSON, in the snapshot
+        or the history, before any exact check could refuse it.
+        """
+        limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
+        if json_size_exceeds(value, limit):
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The state/task returned a result with a size exceeding the maximum number "
+                f"of bytes service limit (more than {limit} bytes).",
+            )
+        return value
+
     def check_size(self, value: Any) -> None:
         """A state output over the payload limit fails the execution (uncatchably)."""
         limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
+        self.bounded(value)
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         if "\\u0000" in text:
             raise StatesError(

@@ -3,20 +3,30 @@
 Expressions are strings of the exact form ``{% <expr> %}``, anywhere in a field's value.
 They run on ``jsonata-python`` (a pure-Python JSONata), with the clock, randomness and
 UUIDs supplied by the interpreter so that a replay computes the same values, and with
-``$eval`` removed as in Step Functions.
+``$eval`` removed as in Step Functions. Every evaluation runs under a ``budget.Budget``
+(time, nested calls, bytes built) and regular expressions run on RE2, which matches in
+linear time, so no expression can hang or exhaust the process.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import math
 import random
+import re
 import uuid
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from jsonata import Jsonata
+from jsonata.functions import Functions
+from jsonata.regex_engine import RegexFlags
+from jsonata.utils import Utils
+
+from . import budget as budgets
 from .errors import StatesError
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -50,13 +60,123 @@ def body(value: str) -> str:
 @lru_cache(maxsize=2048)
 def compile_expression(text: str) -> Any:
     """Parse (and cache) one JSONata expression; raises JsonataSyntaxError."""
-    from jsonata import Jsonata
     from jsonata.jexception import JException
 
     try:
-        return Jsonata(text)
+        return Jsonata(text, regex_engine=_re2)
     except (JException, RecursionError, ValueError, TypeError, IndexError) as exc:
         raise JsonataSyntaxError(str(exc)) from exc
+
+
+def _re2(pattern: str, flags: RegexFlags) -> Any:
+    """JSONata's regular expressions on RE2: linear-time matching, never backtracking."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = not flags.case_insensitive
+    inline = "(?m)" if flags.multiline else ""
+    try:
+        return re2.compile(inline + pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(
+            f"/{pattern}/ is not a regular expression Legato can run ({reason}); "
+            "matching uses RE2 syntax: no backreferences or lookaround"
+        ) from None
+
+
+_BUDGET: contextvars.ContextVar[budgets.Budget] = contextvars.ContextVar("jsonata_budget")
+# Node types that build a new value; the others (paths to data, variables, literals,
+# conditions) pass on values that exist already and were counted where they were built.
+_BUILDERS = frozenset({"binary", "unary", "function", "partial", "apply", "transform", "path"})
+_CALLS = frozenset({"function", "partial", "apply"})
+
+
+class _Meter:
+    """The evaluator's entry and exit hooks, charging one evaluation's budget.
+
+    They run for every node the evaluator visits, so they are kept to a few attribute
+    operations; the clock is read on every 32nd entry only.
+    """
+
+    def __init__(self, budget: budgets.Budget) -> None:
+        self.budget = budget
+        self.ticks = 0
+
+    def entered(self, expr: Any, _input: Any, _environment: Any) -> None:
+        budget = self.budget
+        budget.enter(expr.type in _CALLS)
+        self.ticks += 1
+        if not self.ticks & 31:
+            budget.check_time()
+
+    def left(self, expr: Any, _input: Any, _environment: Any, result: Any) -> None:
+        budget = self.budget
+        kind = expr.type
+        budget.leave(kind in _CALLS)
+        if result is None or kind not in _BUILDERS:
+            return
+        if isinstance(result, Utils.RangeList):
+            budget.charge(40 * len(result))  # lazy now, but each number costs when used
+        elif kind != "path" or not isinstance(result, str):
+            budget.charge(budgets.cost(result))
+
+
+class _Guarded(Jsonata.JNativeFunction):
+    """A built-in whose result can be far larger than its arguments: its size is charged
+    to the budget before it runs, so it is refused before it allocates."""
+
+    def __init__(self, name: str, signature: str, method: str, estimate: Any) -> None:
+        super().__init__(name, signature, Functions, method)
+        self.estimate = estimate
+
+    def call(self, input: Any, args: Any) -> Any:
+        padded = [*(args or []), None, None, None, None][: max(self.nargs, 4)]
+        _BUDGET.get().charge(self.estimate(*padded))
+        return super().call(input, args)
+
+
+def _pad_size(string: Any, width: Any, char: Any, *_: Any) -> int:
+    number = width if isinstance(width, int | float) and math.isfinite(width) else 0
+    return _length(string) + int(abs(number)) * max(_length(char), 1)
+
+
+def _join_size(strings: Any, separator: Any, *_: Any) -> int:
+    items = strings if isinstance(strings, list) else [strings]
+    return sum(_length(s) for s in items) + _length(separator) * max(len(items) - 1, 0)
+
+
+def _replace_size(string: Any, pattern: Any, replacement: Any, limit: Any) -> int:
+    if not isinstance(string, str) or not isinstance(replacement, str):
+        return _length(string)
+    found = string.count(pattern) if isinstance(pattern, str) and pattern else len(string) + 1
+    if isinstance(limit, int | float) and limit >= 0:
+        found = min(found, int(limit))
+    return len(string) + found * len(replacement)
+
+
+_WIDTH = re.compile(r",\s*\*?\s*(\d+)(?:\s*-\s*(\d+))?")
+
+
+def _picture_size(_millis: Any, picture: Any, *_: Any) -> int:
+    """Date pictures can ask for a width (``[Y,100000000]``), which pads to that size."""
+    if not isinstance(picture, str):
+        return 0
+    widths = (int(n) for match in _WIDTH.finditer(picture) for n in match.groups() if n)
+    return len(picture) + sum(widths)
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0
+
+
+_GUARDED = {
+    "pad": _Guarded("pad", "<s-ns?:s>", "pad", _pad_size),
+    "join": _Guarded("join", "<a<s>s?:s>", "join", _join_size),
+    "replace": _Guarded("replace", "<s-(sf)(sf)n?:s>", "replace", _replace_size),
+    "fromMillis": _Guarded("fromMillis", "<n-s?s?:s>", "datetime_from_millis", _picture_size),
+}
 
 
 class Evaluator:
@@ -67,9 +187,6 @@ class Evaluator:
         self.rng = rng
 
     def evaluate(self, text: str, states: dict[str, Any], variables: Any) -> Any:
-        from jsonata import Jsonata
-        from jsonata.jexception import JException
-
         try:
             expression = compile_expression(body(text))
         except JsonataSyntaxError as exc:
@@ -80,30 +197,39 @@ class Evaluator:
         frame.bind("states", states)
         for name, function in self._functions().items():
             frame.bind(name, Jsonata.JLambda(function))
-        try:
-            result = expression.evaluate(None, frame)
-        except StatesError:
-            raise
-        except (
-            JException,
-            RecursionError,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            ZeroDivisionError,
-            OverflowError,
-            AttributeError,
-        ) as exc:
-            raise StatesError(
-                QUERY_EVALUATION_ERROR, f"An error occurred while evaluating {text}: {exc}"
-            ) from exc
+        for name, function in _GUARDED.items():
+            frame.bind(name, function)
+        meter = _Meter(budgets.Budget())
+        frame.set_evaluate_entry_callback(meter.entered)
+        frame.set_evaluate_exit_callback(meter.left)
+        result = self._run(expression, frame, meter.budget, text)
         if result is None and not _yields_null(expression):
             raise StatesError(
                 QUERY_EVALUATION_ERROR,
                 f"The JSONata expression '{body(text)}' returned nothing (undefined)",
             )
         return _plain(result)
+
+    @staticmethod
+    def _run(expression: Any, frame: Any, budget: budgets.Budget, text: str) -> Any:
+        token = _BUDGET.set(budget)
+        try:
+            with budgets.watched(budget):
+                return expression.evaluate(None, frame)
+        except budgets.BudgetExceeded:
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The JSONata expression '{body(text)}' was stopped: {budget.exceeded}",
+            ) from None
+        except StatesError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any library failure is the expression's
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"An error occurred while evaluating {text}: {exc or type(exc).__name__}",
+            ) from exc
+        finally:
+            _BUDGET.reset(token)
 
     def template(self, value: Any, states: dict[str, Any], variables: Any) -> Any:
         """Evaluate every expression inside a value (objects and arrays at any depth)."""
@@ -180,10 +306,10 @@ def _range(start: Any, end: Any, step: Any) -> list[int]:
     start, end, step = (_need_int(v, "$range") for v in (start, end, step))
     if step == 0:
         raise StatesError(QUERY_EVALUATION_ERROR, "$range: step must not be 0")
-    result = list(range(start, end + (1 if step > 0 else -1), step))
-    if len(result) > 1000:
+    numbers = range(start, end + (1 if step > 0 else -1), step)
+    if len(numbers) > 1000:  # measured before anything is built: $range(0, 1e9, 1)
         raise StatesError(QUERY_EVALUATION_ERROR, "$range: more than 1000 items")
-    return result
+    return list(numbers)
 
 
 def _hash(data: Any, algorithm: Any) -> str:

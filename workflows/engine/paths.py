@@ -283,4 +283,3 @@ def _short(value: Any) -> str:
 
     text = json.dumps(value)
     return text if len(text) < 200 else text[:197] + "..."
-

@@ -38,6 +38,7 @@ class RecoveryMixin(DataflowMixin):
         token = self.task_token(key) if is_callback(resource) else None
         frame["token"] = token
         task_input = self.effective_input(frame_id, frame, state)
+        self.check_size(task_input)  # as AWS: an input over the limit after Parameters
         timeout = self.seconds_field(frame_id, frame, state, "TimeoutSeconds")
         heartbeat = self.seconds_field(frame_id, frame, state, "HeartbeatSeconds")
         frame["task"] = key

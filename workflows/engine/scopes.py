@@ -238,7 +238,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             context["Map"] = {"Item": item}
         if self.is_jsonata(state):
             states = {"input": frame["input"], "context": context}
-            return self.jsonata.template(template, states, self.variables(frame_id))
+            return self.expressions(frame_id, template, states)
         return self.template(frame_id, frame, template, data, context)
 
     # --- children --------------------------------------------------------------------------------

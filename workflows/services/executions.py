@@ -48,36 +48,39 @@ def start_execution(
     execution_id = uuid.uuid4()
     name = name or str(execution_id)
     now = timezone.now()
+    execution = Execution(
+        id=execution_id,
+        flow=flow,
+        version=version,
+        name=name,
+        input=input,
+        started_at=now,
+        started_by=_user(user),
+        snapshot={},
+        parent_id=parent_id,
+        parent_token=parent_token,
+        scope=scope,
+        rerun_of_id=rerun_of,
+    )
+    # The first steps run before the transaction: their expressions may take a while,
+    # and on SQLite a transaction holds the whole database's write lock.
+    step = engine.start(
+        definition_for(execution),
+        input,
+        now=now,
+        execution_id=str(execution.id),
+        execution_name=name,
+        state_machine_name=flow.name,
+        seed=secrets.randbits(32),
+        secret=secrets.token_hex(16),
+        start_at=start_at,
+        max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
+        max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
+        max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
+    )
     try:
         with transaction.atomic():
-            execution = Execution.objects.create(
-                id=execution_id,
-                flow=flow,
-                version=version,
-                name=name,
-                input=input,
-                started_at=now,
-                started_by=_user(user),
-                snapshot={},
-                parent_id=parent_id,
-                parent_token=parent_token,
-                scope=scope,
-                rerun_of_id=rerun_of,
-            )
-            step = engine.start(
-                definition_for(execution),
-                input,
-                now=now,
-                execution_id=str(execution.id),
-                execution_name=name,
-                state_machine_name=flow.name,
-                seed=secrets.randbits(32),
-                secret=secrets.token_hex(16),
-                start_at=start_at,
-                max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
-                max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
-                max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
-            )
+            execution.save(force_insert=True)
             _persist(execution, step, now)
             if user is not None:
                 audit(user, "start", f"execution:{execution.pk}", reason, flow=flow.name)
