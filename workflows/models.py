@@ -160,6 +160,11 @@ class Execution(models.Model):
         db_index=True,
         help_text="The parent's task token to complete when this one ends (flow:….sync).",
     )
+    depth = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="How many flow:… tasks started this one: 0 for an execution started by a "
+        "user, its parent's depth + 1 for a child (a Distributed Map run keeps its parent's).",
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -175,6 +180,12 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["status", "-started_at"]),
             models.Index(fields=["flow", "-started_at"]),
+            # Counting a flow's running executions (its cap) reads only these.
+            models.Index(
+                fields=["flow"],
+                condition=models.Q(status="RUNNING", scope=""),
+                name="execution_running_by_flow",
+            ),
         ]
 
     def __str__(self) -> str:

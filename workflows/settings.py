@@ -254,6 +254,10 @@ LEGATO = {
     "MAX_HISTORY_EVENTS": int(os.environ.get("LEGATO_MAX_HISTORY_EVENTS", 25_000)),
     # The most items one Map state may fan out to.
     "MAX_MAP_ITEMS": int(os.environ.get("LEGATO_MAX_MAP_ITEMS", 100_000)),
+    # A flow: task may start a child only this many levels deep (a flow that starts itself).
+    "MAX_CHILD_DEPTH": int(os.environ.get("LEGATO_MAX_CHILD_DEPTH", 16)),
+    # Running executions of one flow (Distributed Map runs not counted); 0: no cap.
+    "MAX_RUNNING_PER_FLOW": int(os.environ.get("LEGATO_MAX_RUNNING_PER_FLOW", 1000)),
     # Every evaluation of a JSONata expression (and intrinsic printing) is budgeted: its
     # running time, its nesting of function calls and the bytes of values it builds.
     "EXPRESSION_TIMEOUT_MS": int(os.environ.get("LEGATO_EXPRESSION_TIMEOUT_MS", 1000)),
@@ -272,6 +276,11 @@ LEGATO = {
     # Where Map's ItemReader/ResultWriter read and write files (legato:file, s3:*).
     "FILES_ROOT": os.environ.get("LEGATO_FILES_ROOT", str(DATA_DIR / "files")),
     # The only modules a `python:` Task resource may import (and their submodules).
+    # Celery task names a celery: Task may send (exact, or a prefix ending in "*"); none by
+    # default, and never Legato's own (legato.*).
+    "CELERY_TASKS": [
+        t.strip() for t in os.environ.get("LEGATO_CELERY_TASKS", "").split(",") if t.strip()
+    ],
     "TASK_MODULES": [
         m.strip()
         for m in os.environ.get("LEGATO_TASK_MODULES", "examples.tasks").split(",")

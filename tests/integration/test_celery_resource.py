@@ -21,6 +21,11 @@ def explode(payload):
     raise ValueError("boom")
 
 
+@pytest.fixture(autouse=True)
+def allowed_tasks(settings):
+    settings.LEGATO = {**settings.LEGATO, "CELERY_TASKS": ["tests.*"]}
+
+
 @pytest.fixture
 def worker():
     with start_worker(
@@ -79,3 +84,16 @@ def test_a_database_error_in_the_failure_callback_is_retried_not_lost(
     execution, _ = services.start_execution(make_flow(flow("celery:tests.explode")), {})
     assert (wait_for(execution).status, execution.error) == ("FAILED", "Celery.TaskFailed")
     assert len(calls) == 2
+
+
+def test_a_celery_task_the_allow_list_does_not_name_is_not_sent(make_flow, worker, settings):
+    settings.LEGATO = {**settings.LEGATO, "CELERY_TASKS": ["billing.*"]}
+    execution, _ = services.start_execution(make_flow(flow("celery:tests.add_one")), {"n": 1})
+    assert (wait_for(execution).status, execution.error) == ("FAILED", "Legato.ResourceNotAllowed")
+    assert "LEGATO_CELERY_TASKS" in execution.cause
+
+
+def test_legatos_own_tasks_are_never_sent_even_to_a_wildcard(make_flow, worker, settings):
+    settings.LEGATO = {**settings.LEGATO, "CELERY_TASKS": ["*"]}
+    execution, _ = services.start_execution(make_flow(flow("celery:legato.sweep")), {})
+    assert (wait_for(execution).status, execution.error) == ("FAILED", "Legato.ResourceNotAllowed")

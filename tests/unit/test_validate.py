@@ -402,3 +402,10 @@ def test_a_nul_character_anywhere_is_reported():
         '{"StartAt": "A", "Comment": "\\u0000", "States": {"A": {"Type": "Succeed"}}}'
     )
     assert [d.rule for d in result.diagnostics] == ["NUL_CHARACTER"]
+
+
+def test_a_task_naming_an_internal_resource_is_refused():
+    task = '{"Type": "Task", "Resource": "legato:map:/x", "End": true}'
+    source = '{"StartAt": "T", "States": {"T": ' + task + "}}"
+    [diag] = validate(source).diagnostics
+    assert (diag.rule, diag.path) == ("RESERVED_RESOURCE", "/States/T/Resource")

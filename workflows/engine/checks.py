@@ -26,6 +26,7 @@ READERS = {
     "arn:aws:states:::s3:listObjectsV2",
 }
 WRITERS = {"legato:file", "arn:aws:states:::s3:putObject"}
+RESERVED_RESOURCE = "legato:"
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
 
 
@@ -244,6 +245,14 @@ class StateChecks:
                 "MISSING_RESOURCE",
                 "a Task needs a Resource string",
                 join_pointer(ptr, "Resource") if "Resource" in state else ptr,
+            )
+        elif state["Resource"].startswith(RESERVED_RESOURCE):
+            # The runtime's own tasks (a Distributed Map's runs): a definition naming one
+            # would start runs of any processor pointer it likes.
+            self.schema(
+                "RESERVED_RESOURCE",
+                f"Resources starting with {RESERVED_RESOURCE!r} are Legato's own",
+                join_pointer(ptr, "Resource"),
             )
         timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
         for key, value in (("TimeoutSeconds", timeout), ("HeartbeatSeconds", heartbeat)):

@@ -21,7 +21,7 @@ from .. import engine
 from ..models import Execution, Flow, TaskAttempt, definition_for
 from .attempts import record_started
 from .core import OPEN_ATTEMPT, _check_payload, _locked, _persist, _transition
-from .errors import PayloadInvalid, PayloadTooLarge, ServiceError
+from .errors import ChildDepthExceeded, PayloadInvalid, PayloadTooLarge, ServiceError
 
 TERMINAL = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
@@ -149,8 +149,15 @@ def start_child_execution(
     existing = Execution.objects.filter(flow=flow, name=name).first()
     if existing is not None:
         return existing
+    depth = Execution.objects.values_list("depth", flat=True).get(pk=parent_id) + 1
+    limit = settings.LEGATO["MAX_CHILD_DEPTH"]
+    if depth > limit:
+        raise ChildDepthExceeded(
+            f"Starting {flow_name!r} would nest executions {depth} deep; the limit is "
+            f"{limit} (LEGATO_MAX_CHILD_DEPTH). Does the flow start itself?"
+        )
     execution, _ = start_execution(
-        flow, payload, name, parent_id=parent_id, parent_token=parent_token or ""
+        flow, payload, name, parent_id=parent_id, parent_token=parent_token or "", depth=depth
     )
     return execution
 
@@ -290,5 +297,6 @@ def start_map_run(parent_id: str, pointer: str, payload: Any, key: str, token: s
         parent_id=parent.pk,
         parent_token=token,
         scope=pointer,
+        depth=parent.depth,
     )
     return execution

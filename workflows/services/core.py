@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from .. import broadcast, dispatch, engine
@@ -28,6 +29,8 @@ from .errors import (
     PayloadInvalid,
     PayloadTooLarge,
 )
+
+log = logging.getLogger("legato.services")
 
 OPEN_ATTEMPT = [
     TaskAttempt.Status.SCHEDULED,
@@ -125,14 +128,39 @@ def claim_values(token: uuid.UUID, worker: str, claims: int, now: datetime) -> d
     }
 
 
+# What a step that cannot be recorded raises: its data (a wait of 1e300 seconds overflows
+# a date) or a defect, never the database being away (that is retried, not failed).
+UNRECORDABLE = (ArithmeticError, ValueError, TypeError, LookupError, AttributeError, DataError)
+
+
 def _transition(
     execution_id: Any, event: dict[str, Any], guard: Any = None, takeover: Takeover | None = None
 ) -> bool:
     """Lock the execution, apply one interpreter event, persist. False if nothing changed.
 
     ``guard(execution)`` runs under the lock and may veto the event (a stale delivery).
+    A step that cannot be computed or stored fails the execution with ``States.Runtime``:
+    left open, its task would run again at every lease, repeating its side effects.
     """
     now = timezone.now()
+    try:
+        return _apply(execution_id, event, now, guard, takeover)
+    except UNRECORDABLE as exc:
+        log.exception("execution %s: %s could not be recorded", execution_id, event["type"])
+        if takeover is not None:
+            takeover.attempt = None
+        cause = f"Legato could not record the {event['type']} event: {type(exc).__name__}: {exc}"
+        failure = {"type": "fail", "error": engine.errors.RUNTIME, "cause": cause[:32768]}
+        return _apply(execution_id, failure, now, guard)
+
+
+def _apply(
+    execution_id: Any,
+    event: dict[str, Any],
+    now: datetime,
+    guard: Any = None,
+    takeover: Takeover | None = None,
+) -> bool:
     ahead = _advance_ahead(execution_id, event, now)
     with transaction.atomic():
         if _unsafe("row_lock"):

@@ -21,6 +21,26 @@ class DefinitionInvalid(ServiceError):
     code = "InvalidDefinition"
 
 
+class ExecutionInputInvalid(ServiceError):
+    """The input makes the first steps impossible to run (a wait of 1e300 seconds)."""
+
+    code = "InvalidExecutionInput"
+
+
+class ExecutionLimitExceeded(ServiceError):
+    """The flow has as many running executions as it may (Step Functions' name)."""
+
+    code = "ExecutionLimitExceeded"
+    status = 429
+
+
+class ChildDepthExceeded(ServiceError):
+    """A child execution would be nested deeper than allowed (a flow that starts itself)."""
+
+    code = "ChildDepthExceeded"
+    status = 409
+
+
 class ExecutionAlreadyExists(ServiceError):
     code = "ExecutionAlreadyExists"
     status = 409

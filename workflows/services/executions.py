@@ -17,9 +17,11 @@ from ..models import (
     FlowVersion,
     definition_for,
 )
-from .core import _check_payload, _persist, _transition, _user, audit
+from .core import UNRECORDABLE, _check_payload, _persist, _transition, _user, audit
 from .errors import (
     ExecutionAlreadyExists,
+    ExecutionInputInvalid,
+    ExecutionLimitExceeded,
     ServiceError,
 )
 
@@ -36,6 +38,7 @@ def start_execution(
     start_at: str | None = None,
     rerun_of: Any = None,
     reason: str = "",
+    depth: int = 0,
 ) -> tuple[Execution, bool]:
     """Start an execution of a flow's latest version (or ``version``).
 
@@ -44,6 +47,8 @@ def start_execution(
     """
     input = {} if input is None else input
     _check_payload(input, "input")
+    if not scope:
+        _check_running_cap(flow)
     version = version or flow.versions.get(number=flow.latest_version)
     execution_id = uuid.uuid4()
     name = name or str(execution_id)
@@ -61,23 +66,9 @@ def start_execution(
         parent_token=parent_token,
         scope=scope,
         rerun_of_id=rerun_of,
+        depth=depth,
     )
-    # The first steps run before the transaction: their expressions may take a while,
-    # and on SQLite a transaction holds the whole database's write lock.
-    step = engine.start(
-        definition_for(execution),
-        input,
-        now=now,
-        execution_id=str(execution.id),
-        execution_name=name,
-        state_machine_name=flow.name,
-        seed=secrets.randbits(32),
-        secret=secrets.token_hex(16),
-        start_at=start_at,
-        max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
-        max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
-        max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
-    )
+    step = _first_steps(execution, start_at)
     try:
         with transaction.atomic():
             execution.save(force_insert=True)
@@ -92,6 +83,48 @@ def start_execution(
             f"An execution named {name!r} already exists for flow {flow.name!r}."
         ) from None
     return execution, True
+
+
+def _check_running_cap(flow: Flow) -> None:
+    """Refuse a start while the flow has its cap of running executions.
+
+    Counted without a lock, so concurrent starts can pass the cap by their number: it is
+    a bound on runaway fan-out (a flow that starts itself twice per level), not a quota.
+    Distributed Map runs are not counted: MaxConcurrency and the item limit bound them.
+    """
+    cap = settings.LEGATO["MAX_RUNNING_PER_FLOW"]
+    if not cap:
+        return
+    running = Execution.objects.filter(flow=flow, status=Execution.Status.RUNNING, scope="")
+    if running.order_by().values("pk")[:cap].count() >= cap:
+        raise ExecutionLimitExceeded(
+            f"The flow {flow.name!r} has {cap} running executions, its limit "
+            "(LEGATO_MAX_RUNNING_PER_FLOW); start again when some have ended."
+        )
+
+
+def _first_steps(execution: Execution, start_at: str | None) -> engine.Step:
+    """The steps a start runs inline, computed before its transaction: their expressions
+    may take a while, and on SQLite a transaction holds the whole database's write lock."""
+    try:
+        return engine.start(
+            definition_for(execution),
+            execution.input,
+            now=execution.started_at,
+            execution_id=str(execution.id),
+            execution_name=execution.name,
+            state_machine_name=execution.flow.name,
+            seed=secrets.randbits(32),
+            secret=secrets.token_hex(16),
+            start_at=start_at,
+            max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
+            max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
+            max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
+        )
+    except UNRECORDABLE as exc:
+        raise ExecutionInputInvalid(
+            f"The execution cannot start with this input: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def stop_execution(

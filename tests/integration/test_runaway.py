@@ -1,0 +1,161 @@
+"""Runaway recursion and poison steps: a flow that starts itself, a step that cannot be
+recorded, internal and foreign task names in definitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflows import engine, services, tasks
+from workflows.models import Execution, TaskAttempt
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def deliver(broker, rounds: int = 1000, after_each=lambda: None) -> None:
+    """Run every published attempt, and notify parents of ended children, until idle."""
+    for _ in range(rounds):
+        published = broker.take()
+        for attempt_id in published:
+            tasks.run_attempt(attempt_id)
+            after_each()
+        if not published and not services.sweep().parents_notified and not broker.published:
+            return
+
+
+def self_starting(name: str, branches: int = 1) -> dict:
+    call = {"Type": "Task", "Resource": f"flow:{name}.sync", "End": True}
+    if branches == 1:
+        return {"StartAt": "Again", "States": {"Again": call}}
+    fan = {
+        "Type": "Parallel",
+        "Branches": [
+            {"StartAt": f"Again{i}", "States": {f"Again{i}": call}} for i in range(branches)
+        ],
+        "End": True,
+    }
+    return {"StartAt": "Fan", "States": {"Fan": fan}}
+
+
+@pytest.fixture
+def limits(settings):
+    def change(**values):
+        settings.LEGATO = {**settings.LEGATO, **values}
+
+    return change
+
+
+def test_a_flow_that_starts_itself_stops_at_the_child_depth_limit(make_flow, broker, limits):
+    limits(MAX_CHILD_DEPTH=3)
+    root, _ = services.start_execution(make_flow(self_starting("again"), name="again"), {})
+    deliver(broker)
+    deepest = Execution.objects.order_by("-depth").first()
+    assert (Execution.objects.count(), deepest.depth) == (4, 3)
+    assert (deepest.status, deepest.error) == ("FAILED", "Legato.ChildDepthExceeded")
+    assert "LEGATO_MAX_CHILD_DEPTH" in deepest.cause
+
+
+def test_every_ancestor_of_a_too_deep_child_fails_with_its_error(make_flow, broker, limits):
+    limits(MAX_CHILD_DEPTH=2)
+    root, _ = services.start_execution(make_flow(self_starting("again"), name="again"), {})
+    deliver(broker)
+    root.refresh_from_db()
+    assert (root.status, root.error) == ("FAILED", "Legato.ChildDepthExceeded")
+    assert set(Execution.objects.values_list("status", flat=True)) == {"FAILED"}
+
+
+def test_a_flow_that_fans_out_into_itself_stops_at_the_running_cap(make_flow, broker, limits):
+    limits(MAX_CHILD_DEPTH=16, MAX_RUNNING_PER_FLOW=10)
+    services.start_execution(make_flow(self_starting("fan", branches=2), name="fan"), {})
+    running = []
+    deliver(broker, after_each=lambda: running.append(_running()))
+    errors = set(Execution.objects.exclude(error="").values_list("error", flat=True))
+    assert (max(running), _running()) == (10, 0)  # 2 ** 16 executions without the cap
+    assert "Legato.ExecutionLimitExceeded" in errors
+
+
+def _running() -> int:
+    return Execution.objects.filter(status="RUNNING").count()
+
+
+def test_a_start_over_the_running_cap_is_refused_with_429(make_flow, api, limits):
+    limits(MAX_RUNNING_PER_FLOW=2)
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    make_flow(waiting, name="waits")
+    for _ in range(2):
+        assert api.post("/api/v1/flows/waits/executions/", {}, format="json").status_code == 201
+    response = api.post("/api/v1/flows/waits/executions/", {}, format="json")
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "ExecutionLimitExceeded"
+
+
+def test_ended_executions_do_not_count_against_the_running_cap(make_flow, api, limits):
+    limits(MAX_RUNNING_PER_FLOW=1)
+    make_flow({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, name="quick")
+    codes = [api.post("/api/v1/flows/quick/executions/", {}, format="json").status_code]
+    codes.append(api.post("/api/v1/flows/quick/executions/", {}, format="json").status_code)
+    assert codes == [201, 201]
+
+
+def test_a_step_that_cannot_be_recorded_fails_the_execution_instead_of_running_again(
+    make_flow, broker, monkeypatch
+):
+    flow = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "builtin:echo", "End": True}},
+    }
+    execution, _ = services.start_execution(make_flow(flow), {})
+    advance = engine.advance
+
+    def broken(definition, snapshot, event, now, *args, **kwargs):
+        if event["type"] == "task_succeeded":
+            raise OverflowError("date value out of range")
+        return advance(definition, snapshot, event, now, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "advance", broken)
+    deliver(broker)
+    execution.refresh_from_db()
+    attempt = TaskAttempt.objects.get(execution=execution)
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+    assert "OverflowError: date value out of range" in execution.cause
+    assert attempt.status == "SUCCEEDED"  # recorded, so never run again at a lease's end
+
+
+def test_a_start_whose_first_steps_cannot_be_computed_is_a_400(make_flow, api, monkeypatch):
+    make_flow({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, name="p")
+
+    def broken(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(engine, "start", broken)
+    response = api.post("/api/v1/flows/p/executions/", {"input": {}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InvalidExecutionInput"
+    assert not Execution.objects.exists()
+
+
+def test_a_huge_wait_after_a_task_fails_the_execution_and_closes_the_task(make_flow, broker):
+    flow = {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": "builtin:echo", "Next": "W"},
+            "W": {"Type": "Wait", "SecondsPath": "$.s", "End": True},
+        },
+    }
+    execution, _ = services.start_execution(make_flow(flow), {"s": 1e300})
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+    assert TaskAttempt.objects.get(execution=execution).status == "SUCCEEDED"
+
+
+def test_a_definition_naming_an_internal_resource_is_refused(api):
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "legato:map:/States/M", "End": True}},
+    }
+    response = api.post(
+        "/api/v1/flows/", {"name": "sneaky", "definition": definition}, format="json"
+    )
+    assert response.status_code == 400
+    [problem] = response.json()["error"]["details"]
+    assert (problem["rule"], problem["path"]) == ("RESERVED_RESOURCE", "/States/T/Resource")
