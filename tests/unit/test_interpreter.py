@@ -316,11 +316,13 @@ def test_fail_state_error_path_reads_from_the_input():
     assert (run.error, run.snapshot["cause"]) == ("E1", "C1")
 
 
-def test_a_parameter_path_failure_in_a_pass_state_fails_the_execution():
+def test_a_missing_parameters_path_in_a_pass_state_is_a_runtime_error():
+    # As Step Functions records it: only a Task's Parameters raise the catchable
+    # States.ParameterPathFailure (tests/conformance/cases/paths/missing-paths.json).
     run = Run(
         machine({"P": {"Type": "Pass", "Parameters": {"v.$": "$.missing"}, "End": True}})
     ).finish({})
-    assert (run.status, run.error) == ("FAILED", "States.ParameterPathFailure")
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
 
 
 def test_a_result_path_failure_in_a_task_can_be_caught():

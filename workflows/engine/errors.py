@@ -14,16 +14,27 @@ INTRINSIC_FAILURE = "States.IntrinsicFailure"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 BRANCH_FAILED = "States.BranchFailed"
 PERMISSIONS = "States.Permissions"
+QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
 # Errors that no Catch or Retry may intercept: they mean the definition or the
 # platform is broken, not the step.
 UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
 
+# Errors whose cause Step Functions prefixes with the state that raised them and the id of
+# the history event that entered it (see ``located``).
+LOCATED = frozenset({RUNTIME, QUERY_EVALUATION_ERROR})
+
 
 class StatesError(Exception):
     """An ASL error: a name (``States.*`` or user-defined) and a human-readable cause."""
 
-    def __init__(self, error: str, cause: str = "", aliases: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        error: str,
+        cause: str = "",
+        aliases: tuple[str, ...] = (),
+        propagated: bool = False,
+    ) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
@@ -31,6 +42,17 @@ class StatesError(Exception):
         # (that is what the history and the execution report) but States.HeartbeatTimeout
         # catches it too.
         self.aliases = aliases
+        # Passed up from a Parallel branch or Map iteration: the state that raised it
+        # already reported it (EvaluationFailed) and located its cause.
+        self.propagated = propagated
+
+
+def located(state: str, event_id: int, cause: str | None) -> str:
+    """A runtime cause as Step Functions words it: which state, entered at which event."""
+    return (
+        f"An error occurred while executing the state '{state}' "
+        f"(entered at the event id #{event_id}). {cause or ''}"
+    ).rstrip()
 
 
 def _http_class(error: str) -> str | None:

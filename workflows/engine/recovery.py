@@ -37,7 +37,7 @@ class RecoveryMixin(DataflowMixin):
         # ("token.$": "$$.Task.Token").
         token = self.task_token(key) if is_callback(resource) else None
         frame["token"] = token
-        task_input = self.effective_input(frame_id, frame, state)
+        task_input = self.effective_input(frame_id, frame, state, errors.PARAMETER_PATH_FAILURE)
         timeout = self.seconds_field(frame_id, frame, state, "TimeoutSeconds")
         heartbeat = self.seconds_field(frame_id, frame, state, "HeartbeatSeconds")
         frame["task"] = key
@@ -203,6 +203,11 @@ class RecoveryMixin(DataflowMixin):
     ) -> tuple[str | None, Any]:
         """Retry, catch or fail after ``exc``; returns where to go next (if anywhere)."""
         name = frame["state"]
+        # Where the interpreter itself raised it (not a task's own failure, nor one passed up
+        # from a branch): locate the cause, and report a failed JSONata evaluation.
+        origin = resource is None and not exc.propagated
+        if origin:
+            exc = self.located(frame, exc)
         retry_at = self.retry_delay(frame, state, exc)
         caught = None if retry_at is not None else self.catcher(state, exc)
         status = None if retry_at is not None else ("caught" if caught else "failed")
@@ -215,7 +220,7 @@ class RecoveryMixin(DataflowMixin):
                 {"resource": resource, "error": exc.error, "cause": exc.cause},
                 frame_id,
             )
-        elif exc.error == "States.QueryEvaluationError":
+        elif origin and exc.error == errors.QUERY_EVALUATION_ERROR:
             self.emit(
                 "EvaluationFailed",
                 name,
@@ -231,6 +236,7 @@ class RecoveryMixin(DataflowMixin):
             try:
                 output, assigned = self.catch_output(frame_id, frame, state, caught, error_output)
             except StatesError as inner:
+                inner = self.located(frame, inner)
                 self.frame_failed(frame_id, inner.error, inner.cause, state_failed=name)
                 return None, None
             extra = {"error": exc.error, "cause": exc.cause, **self.assign(frame_id, assigned)}
@@ -239,6 +245,14 @@ class RecoveryMixin(DataflowMixin):
             )
         self.frame_failed(frame_id, exc.error, exc.cause, state_failed=name)
         return None, None
+
+    @staticmethod
+    def located(frame: dict[str, Any], exc: StatesError) -> StatesError:
+        """``exc`` with its cause prefixed as Step Functions prefixes runtime errors."""
+        if exc.error not in errors.LOCATED or "event" not in frame:
+            return exc
+        cause = errors.located(frame["state"], frame["event"], exc.cause)
+        return StatesError(exc.error, cause, exc.aliases)
 
     def retry_delay(
         self, frame: dict[str, Any], state: dict[str, Any], exc: StatesError

@@ -297,7 +297,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             del frame["children"]
             # What a redrive will not need to run again.
             frame["kept"] = {"ok": children["ok"], "results": children["results"]}
-            raise StatesError(failure["error"], failure["cause"])
+            raise StatesError(failure["error"], failure["cause"], propagated=True)
         if children["done"] < children["total"]:
             return None, None
         if children.get("distributed") and not children.get("gathered"):

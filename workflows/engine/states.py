@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import choice, errors
+from . import choice, errors, paths
 from .errors import StatesError
 from .recovery import RecoveryMixin
 
@@ -54,7 +54,13 @@ class StatesMixin(RecoveryMixin):
         if expr is None:
             return None
         if expr.startswith("$"):
-            value = self.path(frame_id, frame, expr, frame["input"])
+            value = paths.lookup(
+                expr,
+                frame["input"],
+                self.context(frame),
+                field=name + "Path",
+                variables=self.variables(frame_id),
+            )
         else:
             value = self.intrinsics(
                 expr, frame["input"], self.context(frame), self.variables(frame_id)

@@ -140,11 +140,22 @@ def _transition(
             return False
         if guard is not None and not guard(execution):
             return False
-        step = engine.advance(definition_for(execution), execution.snapshot, event, now)
+        step = _advance(execution, event, now)
         if step.stale:
             return False
         _persist(execution, step, now, takeover)
     return True
+
+
+def _advance(execution: Execution, event: dict[str, Any], now: datetime) -> engine.Step:
+    """Let the interpreter apply ``event``; its events will get the next history numbers."""
+    return engine.advance(
+        definition_for(execution),
+        execution.snapshot,
+        event,
+        now,
+        first_event_id=execution.next_seq,
+    )
 
 
 def event_row(execution_id: Any, seq: int, item: dict[str, Any], now: datetime) -> Event:
@@ -247,11 +258,7 @@ def _persist(
             "error": "Legato.HistoryLimitExceeded",
             "cause": f"The execution's history passed {limit} events.",
         }
-        _persist(
-            execution,
-            engine.advance(definition_for(execution), execution.snapshot, event, now),
-            now,
-        )
+        _persist(execution, _advance(execution, event, now), now)
         return
     for command in step.commands:
         if command["type"] == "gather_results":
@@ -290,9 +297,7 @@ def _answer_gather(execution: Execution, command: dict[str, Any], now: datetime)
             failed = status == TaskAttempt.Status.FAILED
             results[index] = {"Error": error, "Cause": cause} if failed else output
     event = {"type": "map_gathered", "frame": command["frame"], "results": results}
-    _persist(
-        execution, engine.advance(definition_for(execution), execution.snapshot, event, now), now
-    )
+    _persist(execution, _advance(execution, event, now), now)
 
 
 def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -> TaskAttempt:
