@@ -252,6 +252,11 @@ def lookup(
         ) from None
 
 
+def shown(value: Any) -> str:
+    """A value as a cause quotes it: a string as it is, anything else as compact JSON."""
+    return value if isinstance(value, str) else compact(value)
+
+
 def compact(value: Any) -> str:
     """JSON as Step Functions quotes it in a cause: no spaces, characters as they are."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
