@@ -30,12 +30,14 @@ class StatesError(Exception):
 
     def __init__(
         self,
-        error: str,
-        cause: str = "",
+        error: str | None,
+        cause: str | None = "",
         aliases: tuple[str, ...] = (),
         propagated: bool = False,
+        state_failed: bool = False,
     ) -> None:
-        super().__init__(f"{error}: {cause}" if cause else error)
+        super().__init__(f"{error}: {cause}" if cause else str(error))
+        # A Fail state without Error fails with no error name at all (error None).
         self.error = error
         self.cause = cause
         # Other names Retry/Catch may match it by: a heartbeat timeout *is* States.Timeout
@@ -45,6 +47,9 @@ class StatesError(Exception):
         # Passed up from a Parallel branch or Map iteration: the state that raised it
         # already reported it (EvaluationFailed) and located its cause.
         self.propagated = propagated
+        # The state reports <Type>StateFailed after EvaluationFailed (a Map whose items
+        # cannot be evaluated, as Step Functions records it).
+        self.state_failed = state_failed
 
 
 def located(state: str, event_id: int, cause: str | None) -> str:
@@ -62,7 +67,7 @@ def _http_class(error: str) -> str | None:
     return None
 
 
-def matches(error_equals: list[str], error: str, aliases: tuple[str, ...] = ()) -> bool:
+def matches(error_equals: list[str], error: str | None, aliases: tuple[str, ...] = ()) -> bool:
     """Whether a Retry/Catch ``ErrorEquals`` list applies to ``error``.
 
     ``States.ALL`` matches everything except the uncatchable runtime errors, and
@@ -70,6 +75,7 @@ def matches(error_equals: list[str], error: str, aliases: tuple[str, ...] = ()) 
     """
     if error in UNCATCHABLE:
         return False
+    error = error or ""  # nameless (a Fail state without Error): States.ALL still matches
     status_class = _http_class(error)
     for name in error_equals:
         if name in (error, ALL) or name in aliases or name == status_class:

@@ -228,6 +228,8 @@ class RecoveryMixin(DataflowMixin):
                 {"state": name, "error": exc.error, "cause": exc.cause},
                 frame_id,
             )
+            if exc.state_failed:
+                self.emit(f"{state['Type']}StateFailed", name, None, {"name": name}, frame_id)
         if retry_at is not None:
             frame["retry"] = self.timer(frame_id, "retry", retry_at)
             return None, None
@@ -252,7 +254,7 @@ class RecoveryMixin(DataflowMixin):
         if exc.error not in errors.LOCATED or "event" not in frame:
             return exc
         cause = errors.located(frame["state"], frame["event"], exc.cause)
-        return StatesError(exc.error, cause, exc.aliases)
+        return StatesError(exc.error, cause, exc.aliases, state_failed=exc.state_failed)
 
     def retry_delay(
         self, frame: dict[str, Any], state: dict[str, Any], exc: StatesError
