@@ -224,6 +224,22 @@ def test_a_task_timeout_cancels_the_running_attempt():
     assert {"type": "cancel_task", "key": task["key"]} in commands
 
 
+def test_a_huge_timeout_seconds_path_fails_the_execution_instead_of_crashing():
+    # 1e20 seconds used to overflow the timer's datetime inside the interpreter.
+    state = {"Type": "Task", "Resource": "r", "TimeoutSecondsPath": "$.t", "End": True}
+    run = Run(machine({"T": state})).finish({"t": 10**20})
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
+    assert run.snapshot["cause"].endswith(
+        "TimeoutSeconds must be a positive number of at most 99999999, got 100000000000000000000"
+    )
+
+
+def test_a_huge_heartbeat_seconds_path_fails_the_execution_instead_of_crashing():
+    state = {"Type": "Task", "Resource": "r", "HeartbeatSecondsPath": "$.h", "End": True}
+    run = Run(machine({"T": state})).finish({"h": 1e300})
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
+
+
 def test_a_result_for_a_task_no_longer_awaited_is_ignored():
     run = Run(machine({"T": {"Type": "Task", "Resource": "r", "End": True}}))
     run.start()

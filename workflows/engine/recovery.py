@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import errors
+from . import errors, paths
 from .dataflow import DataflowMixin
 from .errors import StatesError
 from .frames import ABORTED, RUNNING, TIMED_OUT
@@ -14,6 +14,7 @@ from .frames import ABORTED, RUNNING, TIMED_OUT
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_INTERVAL_SECONDS = 1
 DEFAULT_BACKOFF_RATE = 2.0
+MAX_TIMEOUT_SECONDS = 99_999_999  # Step Functions' largest TimeoutSeconds/HeartbeatSeconds
 RETRYABLE = ("Task", "Parallel", "Map")
 CALLBACK_SUFFIX = ".waitForTaskToken"
 
@@ -90,8 +91,18 @@ class RecoveryMixin(DataflowMixin):
             value = self.path(frame_id, frame, state[name + "Path"], frame["input"])
         else:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise StatesError(errors.RUNTIME, f"{name} must be a positive number, got {value!r}")
+        # The bound a literal has (the validator's): a path or expression could otherwise
+        # give 1e20 seconds, which overflows the timer's datetime.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value <= MAX_TIMEOUT_SECONDS
+        ):
+            raise StatesError(
+                errors.RUNTIME,
+                f"{name} must be a positive number of at most {MAX_TIMEOUT_SECONDS}, "
+                f"got {paths.shown(value)}",
+            )
         return int(value)
 
     def task_started_event(
