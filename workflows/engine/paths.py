@@ -245,21 +245,37 @@ def lookup(
     try:
         return resolve(text, data, context, variables)
     except NoSuchPath as exc:
+        root = exc.root
+        if root is context and isinstance(root, dict):
+            # A callback task's token completes it: a cause must not hand it to every viewer.
+            root = {key: value for key, value in root.items() if key != "Task"}
         raise StatesError(
             error,
             f"The JSONPath '{text}' specified for the field '{field}' could not be found in "
-            f"the input '{compact(exc.root)}'",
+            f"the input '{compact(root)}'",
         ) from None
 
 
 def shown(value: Any) -> str:
     """A value as a cause quotes it: a string as it is, anything else as compact JSON."""
-    return value if isinstance(value, str) else compact(value)
+    if isinstance(value, str) and _storable(value):
+        return value
+    return compact(value)
 
 
 def compact(value: Any) -> str:
     """JSON as Step Functions quotes it in a cause: no spaces, characters as they are."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # A lone surrogate (a JSONata string can make one) cannot be stored as UTF-8: escape.
+    return text if _storable(text) else json.dumps(value, separators=(",", ":"))
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def apply_template(
