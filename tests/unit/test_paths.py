@@ -93,3 +93,10 @@ def test_a_missing_context_path_does_not_quote_the_task_token():
         paths.lookup("$$.Execution.Nope", {}, context, field="v.$")
     assert "secret-token" not in info.value.cause
     assert info.value.cause.endswith("""the input '{"Execution":{"Id":"e"}}'""")
+
+
+def test_a_cause_quotes_at_most_32768_characters_of_a_value():
+    # AWS's longest cause; a JSONata expression can make a value far larger than that.
+    quoted = paths.compact({"a": "x" * 100_000})
+    assert len(quoted) <= paths.QUOTE_LIMIT + 3
+    assert quoted.startswith('{"a":"xxx') and quoted.endswith("...")

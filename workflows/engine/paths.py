@@ -21,6 +21,9 @@ from .errors import (
 )
 
 _WILD = object()
+# The longest cause Step Functions records (its API's limit): a value quoted in a cause is
+# cut there, as a JSONata expression can build one far larger than any payload.
+QUOTE_LIMIT = 32_768
 _NAME = re.compile(r"[^.\[\]\s'\"]+")
 
 
@@ -258,16 +261,19 @@ def lookup(
 
 def shown(value: Any) -> str:
     """A value as a cause quotes it: a string as it is, anything else as compact JSON."""
-    if isinstance(value, str) and _storable(value):
+    if isinstance(value, str) and _storable(value) and len(value) <= QUOTE_LIMIT:
         return value
     return compact(value)
 
 
 def compact(value: Any) -> str:
-    """JSON as Step Functions quotes it in a cause: no spaces, characters as they are."""
+    """JSON as Step Functions quotes it in a cause: no spaces, characters as they are, and
+    no longer than a cause may be (``QUOTE_LIMIT``)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    # A lone surrogate (a JSONata string can make one) cannot be stored as UTF-8: escape.
-    return text if _storable(text) else json.dumps(value, separators=(",", ":"))
+    if not _storable(text):
+        # A lone surrogate (a JSONata string can make one) cannot be stored as UTF-8: escape.
+        text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "..."
 
 
 def _storable(text: str) -> bool:
