@@ -125,6 +125,12 @@ class StatesMixin(RecoveryMixin):
             return self._after(seconds)
         if "SecondsPath" in state:
             return self._after(self._seconds_path(frame_id, frame, state["SecondsPath"], data))
+        moment = self._timestamp(frame_id, frame, state, data)
+        return self._after((moment - self.now).total_seconds(), moment)
+
+    def _timestamp(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], data: Any
+    ) -> datetime:
         if "Timestamp" in state:
             stamp = self.field(frame_id, frame, state, state["Timestamp"])
             moment = choice.parse_timestamp(stamp)
@@ -144,8 +150,7 @@ class StatesMixin(RecoveryMixin):
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended "
                     f"offset date-time format string: {text} == {paths.shown(stamp)}",
                 )
-        moment = moment.replace(microsecond=0)  # Step Functions truncates milliseconds
-        return self._after((moment - self.now).total_seconds(), moment)
+        return moment.replace(microsecond=0)  # Step Functions truncates milliseconds
 
     def _seconds_path(self, frame_id: str, frame: dict[str, Any], text: str, data: Any) -> int:
         """SecondsPath's value: a whole number of seconds, as Step Functions reads a long."""
