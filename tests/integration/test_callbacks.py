@@ -306,3 +306,43 @@ def test_a_task_scheduled_and_cancelled_within_one_batch_is_never_created():
     step = _combined([launched, failed])
     assert step.commands == [{"type": "run_task", "key": "t8"}]
     assert step.snapshot == {"n": 2}
+
+
+def test_a_runtime_cause_in_a_batch_of_ended_children_names_the_right_event(
+    make_flow, broker, monkeypatch
+):
+    from workflows import dispatch
+
+    monkeypatch.setattr(dispatch, "child_finished", lambda execution_id: None)
+    make_flow(CHILD, name="doubler")
+    call = {"Type": "Task", "Resource": "flow:doubler.sync", "Next": "Shape"}
+    shape = {"Type": "Pass", "Parameters": {"v.$": "$.missing"}, "End": True}
+    slow = {"Type": "Task", "Resource": "builtin:echo", "End": True}
+    flow = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {"StartAt": "Call", "States": {"Call": call, "Shape": shape}},
+                    {"StartAt": "Slow", "States": {"Slow": slow}},
+                ],
+            }
+        },
+    }
+    execution, _ = services.start_execution(make_flow(flow, name="caller"), {"n": 1})
+    attempts = TaskAttempt.objects.filter(pk__in=broker.take())
+    tasks.run_attempt(attempts.get(resource="flow:doubler.sync").pk)  # the child runs and ends
+    # Another worker takes the other branch's task: its TaskStarted is recorded without
+    # the interpreter, between the parent's last transition and the batch.
+    assert services.claim_attempt(attempts.get(resource="builtin:echo").pk, "worker-b")
+    child = Execution.objects.get(parent=execution)
+    assert services.notify_parent(str(child.pk))
+    execution.refresh_from_db()
+    entered = execution.events.get(type="PassStateEntered")
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+    assert execution.cause.startswith(
+        f"An error occurred while executing the state 'Shape' (entered at the event id "
+        f"#{entered.seq})."
+    )

@@ -232,6 +232,31 @@ def test_a_failing_handler_fails_the_attempt_with_its_error_name(make_flow, brok
     )
 
 
+def test_a_runtime_cause_names_the_history_event_that_entered_the_state(make_flow, broker):
+    # The claim records TaskStarted without the interpreter; the id must still be right.
+    flow = make_flow(
+        {
+            "StartAt": "Work",
+            "States": {
+                "Work": {"Type": "Task", "Resource": "builtin:echo", "Next": "Shape"},
+                "Shape": {"Type": "Pass", "Parameters": {"v.$": "$.missing"}, "End": True},
+            },
+        }
+    )
+    execution, _ = services.start_execution(flow, {})
+    deliver(broker)
+    execution.refresh_from_db()
+    entered = execution.events.get(type="PassStateEntered")
+    assert entered.seq == 7
+    assert (execution.status, execution.error, execution.cause) == (
+        "FAILED",
+        "States.Runtime",
+        "An error occurred while executing the state 'Shape' (entered at the event id #7). "
+        "The JSONPath '$.missing' specified for the field 'v.$' could not be found in the "
+        "input '{}'",
+    )
+
+
 def test_an_unknown_resource_fails_the_task_with_a_clear_error(make_flow, broker):
     flow = make_flow(
         {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "builtin:nope", "End": True}}}

@@ -224,6 +224,22 @@ def test_a_task_timeout_cancels_the_running_attempt():
     assert {"type": "cancel_task", "key": task["key"]} in commands
 
 
+def test_a_huge_timeout_seconds_path_fails_the_execution_instead_of_crashing():
+    # 1e20 seconds used to overflow the timer's datetime inside the interpreter.
+    state = {"Type": "Task", "Resource": "r", "TimeoutSecondsPath": "$.t", "End": True}
+    run = Run(machine({"T": state})).finish({"t": 10**20})
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
+    assert run.snapshot["cause"].endswith(
+        "TimeoutSeconds must be a positive number of at most 99999999, got 100000000000000000000"
+    )
+
+
+def test_a_huge_heartbeat_seconds_path_fails_the_execution_instead_of_crashing():
+    state = {"Type": "Task", "Resource": "r", "HeartbeatSecondsPath": "$.h", "End": True}
+    run = Run(machine({"T": state})).finish({"h": 1e300})
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
+
+
 def test_a_result_for_a_task_no_longer_awaited_is_ignored():
     run = Run(machine({"T": {"Type": "Task", "Resource": "r", "End": True}}))
     run.start()
@@ -316,11 +332,13 @@ def test_fail_state_error_path_reads_from_the_input():
     assert (run.error, run.snapshot["cause"]) == ("E1", "C1")
 
 
-def test_a_parameter_path_failure_in_a_pass_state_fails_the_execution():
+def test_a_missing_parameters_path_in_a_pass_state_is_a_runtime_error():
+    # As Step Functions records it: only a Task's Parameters raise the catchable
+    # States.ParameterPathFailure (tests/conformance/cases/paths/missing-paths.json).
     run = Run(
         machine({"P": {"Type": "Pass", "Parameters": {"v.$": "$.missing"}, "End": True}})
     ).finish({})
-    assert (run.status, run.error) == ("FAILED", "States.ParameterPathFailure")
+    assert (run.status, run.error) == ("FAILED", "States.Runtime")
 
 
 def test_a_result_path_failure_in_a_task_can_be_caught():

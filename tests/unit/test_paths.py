@@ -78,3 +78,25 @@ def test_a_template_path_that_matches_nothing_is_a_parameter_path_failure():
 def test_a_path_without_a_leading_dollar_is_rejected():
     with pytest.raises(paths.PathSyntaxError):
         paths.compile_path("a.b")
+
+
+def test_a_cause_quotes_a_lone_surrogate_escaped_so_it_can_be_stored():
+    # A JSONata string can hold one ("\ud800"); UTF-8 (and the database) cannot.
+    assert paths.compact({"a": "\ud800é"}) == '{"a":"\\ud800\\u00e9"}'
+    assert paths.shown("\ud800") == '"\\ud800"'
+    assert paths.compact({"a": "é"}) == '{"a":"é"}'
+
+
+def test_a_missing_context_path_does_not_quote_the_task_token():
+    context = {"Execution": {"Id": "e"}, "Task": {"Token": "secret-token"}}
+    with pytest.raises(StatesError) as info:
+        paths.lookup("$$.Execution.Nope", {}, context, field="v.$")
+    assert "secret-token" not in info.value.cause
+    assert info.value.cause.endswith("""the input '{"Execution":{"Id":"e"}}'""")
+
+
+def test_a_cause_quotes_at_most_32768_characters_of_a_value():
+    # AWS's longest cause; a JSONata expression can make a value far larger than that.
+    quoted = paths.compact({"a": "x" * 100_000})
+    assert len(quoted) <= paths.QUOTE_LIMIT + 3
+    assert quoted.startswith('{"a":"xxx') and quoted.endswith("...")

@@ -1,5 +1,7 @@
 """Workflow variables (Assign) and JSONata mode."""
 
+import time
+
 from .harness import Run, machine
 
 
@@ -210,3 +212,19 @@ def test_a_state_can_opt_into_jsonata_inside_a_jsonpath_machine():
         )
     ).finish({"a": 1})
     assert run.output == 2
+
+
+def test_a_huge_range_is_refused_before_it_is_built():
+    # $range(0, 10^12, 1) used to build the list first: a MemoryError escaped the engine.
+    started = time.perf_counter()
+    run = Run(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Pass", "Output": "{% $range(0, 1000000000000, 1) %}", "End": True}
+            },
+        }
+    ).finish({})
+    assert (run.status, run.error) == ("FAILED", "States.QueryEvaluationError")
+    assert time.perf_counter() - started < 0.5

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from . import paths
+from .errors import RUNTIME
 from .frames import JSONATA, FramesMixin
 
 
@@ -45,7 +46,9 @@ class DataflowMixin(FramesMixin):
         template: Any,
         data: Any,
         context: dict[str, Any] | None = None,
+        error: str = RUNTIME,
     ) -> Any:
+        """A payload template; a path in it that finds nothing fails with ``error``."""
         return self.bounded(
             paths.apply_template(
                 template,
@@ -53,6 +56,7 @@ class DataflowMixin(FramesMixin):
                 context or self.context(frame),
                 self.intrinsics,
                 self.variables(frame_id),
+                error,
             )
         )
 
@@ -66,8 +70,18 @@ class DataflowMixin(FramesMixin):
             )
         return self.note("afterInputPath", frame["input"])
 
-    def effective_input(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Any:
-        """What a Task or Parallel works on: InputPath + Parameters, or Arguments."""
+    def effective_input(
+        self,
+        frame_id: str,
+        frame: dict[str, Any],
+        state: dict[str, Any],
+        parameters_error: str = RUNTIME,
+    ) -> Any:
+        """What a Task, Parallel or Pass works on: InputPath + Parameters, or Arguments.
+
+        Step Functions fails a Parameters path that finds nothing with ``States.Runtime``,
+        except in a Task, whose ``States.ParameterPathFailure`` a Catch can handle.
+        """
         if self.is_jsonata(state):
             if "Arguments" in state:
                 return self.note(
@@ -76,7 +90,7 @@ class DataflowMixin(FramesMixin):
             return frame["input"]
         data = self.selected_input(frame_id, frame, state)
         if "Parameters" in state:
-            data = self.template(frame_id, frame, state["Parameters"], data)
+            data = self.template(frame_id, frame, state["Parameters"], data, error=parameters_error)
         return self.note("afterParameters", data)
 
     # --- output --------------------------------------------------------------------------

@@ -62,10 +62,22 @@ def child_id(parent_id: str, state: str, index: int) -> str:
 class FramesMixin:
     """Bookkeeping shared by every state type."""
 
-    def __init__(self, definition: dict[str, Any], snapshot: dict[str, Any], now: datetime):
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        snapshot: dict[str, Any],
+        now: datetime,
+        first_event_id: int | None = None,
+    ):
         self.definition = definition
         self.snapshot = snapshot
         self.now = now
+        # History ids (ExecutionStarted is #1) name the state in a runtime error's cause.
+        # The runtime knows them (it also records TaskStarted events the interpreter never
+        # sees) and passes the next one; pure callers rely on the snapshot's own count.
+        self.events_before = (
+            first_event_id - 1 if first_event_id is not None else snapshot.get("events", 0)
+        )
         self.now_iso = iso(now)
         self.step = Step(snapshot)
         self._intrinsics: IntrinsicEvaluator | None = None
@@ -117,6 +129,13 @@ class FramesMixin:
         if frame_id:
             details = {**details, "frame": frame_id}
         return {"type": kind, "state": state, "status": status, "details": details}
+
+    def next_event_id(self) -> int:
+        return self.events_before + len(self.step.events) + 1
+
+    def count_events(self) -> None:
+        """Keep the snapshot's event count for callers that do not pass event ids."""
+        self.snapshot["events"] = self.events_before + len(self.step.events)
 
     def command(self, command_type: str, /, **fields: Any) -> None:
         self.step.commands.append({"type": command_type, **fields})
@@ -220,6 +239,7 @@ class FramesMixin:
                 "entered": (redrive or {}).get("entered") or self.now_iso,
                 "attempt": 1,
                 "retries": {},
+                "event": self.next_event_id(),  # the StateEntered emitted below
             }
             if redrive and redrive.get("kept"):
                 frame.update(redriving=True, kept=redrive["kept"])

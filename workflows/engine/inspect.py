@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .errors import StatesError
+from .errors import PARAMETER_PATH_FAILURE, StatesError
 from .frames import iso
 from .interpreter import _Run
 
@@ -81,7 +81,7 @@ def inspect_state(
                 if "retry" in frame:
                     return _answer("RETRIABLE", None, None, error, cause, run, {})
             else:
-                run.effective_input("", frame, machine["States"][NAME])
+                run.effective_input("", frame, machine["States"][NAME], PARAMETER_PATH_FAILURE)
                 target, output = run._task_result("", frame, machine["States"][NAME], result)
         elif kind == "Wait":
             frame["effective"] = run.selected_input("", frame, machine["States"][NAME])

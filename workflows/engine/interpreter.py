@@ -93,11 +93,17 @@ def start(
     if isinstance(timeout, int) and timeout > 0:
         run.timer("", "execution_timeout", now + timedelta(seconds=timeout))
     run.enter("", start_at or definition["StartAt"], execution_input)
+    run.count_events()
     return run.step
 
 
 def advance(
-    definition: dict[str, Any], snapshot: dict[str, Any], event: dict[str, Any], now: datetime
+    definition: dict[str, Any],
+    snapshot: dict[str, Any],
+    event: dict[str, Any],
+    now: datetime,
+    *,
+    first_event_id: int | None = None,
 ) -> Step:
     """Apply one event to a running execution.
 
@@ -105,9 +111,18 @@ def advance(
     ``key`` and ``output`` or ``error``/``cause``), ``timer_fired`` (``key``), ``stop``
     (``error``/``cause``), ``redrive`` (a failed, timed-out or aborted execution runs
     again from where it stopped). An event for a task or timer the execution no longer
-    waits for is stale and changes nothing.
+    waits for is stale and changes nothing. ``first_event_id`` is the history id the
+    first event of this step will get (the runtime's next sequence number); without it
+    the interpreter counts the events it produced itself.
     """
-    run = _Run(definition, snapshot, now)
+    run = _Run(definition, snapshot, now, first_event_id)
+    step = _apply(run, snapshot, event)
+    if not step.stale:
+        run.count_events()
+    return step
+
+
+def _apply(run: _Run, snapshot: dict[str, Any], event: dict[str, Any]) -> Step:
     kind = event["type"]
     if kind == "redrive":
         if snapshot["status"] != RUNNING and snapshot.get("redrive"):

@@ -63,9 +63,12 @@ def compile_expression(text: str) -> Any:
     from jsonata.jexception import JException
 
     try:
-        return Jsonata(text, regex_engine=_re2)
+        expression = Jsonata(text, regex_engine=_re2)
     except (JException, RecursionError, ValueError, TypeError, IndexError) as exc:
         raise JsonataSyntaxError(str(exc)) from exc
+    # Keep JSON null apart from "nothing" (undefined) in results; _plain converts it.
+    expression.set_output_convert_nulls(False)
+    return expression
 
 
 def _re2(pattern: str, flags: RegexFlags) -> Any:
@@ -193,7 +196,7 @@ class Evaluator:
             raise StatesError(QUERY_EVALUATION_ERROR, f"{text}: {exc}") from exc
         frame = expression.create_frame()
         for name, value in (variables or {}).items():
-            frame.bind(name, value)
+            frame.bind(name, _bindable(value))
         frame.bind("states", states)
         for name, function in self._functions().items():
             frame.bind(name, Jsonata.JLambda(function))
@@ -272,14 +275,26 @@ def _yields_null(expression: Any) -> bool:
     return getattr(ast, "type", None) == "value" and getattr(ast, "value", 0) is None
 
 
+def _bindable(value: Any) -> Any:
+    """A variable holding JSON null is null to JSONata, not undefined (Python None)."""
+    return Utils.NULL_VALUE if value is None else value
+
+
 def _plain(value: Any) -> Any:
-    """jsonata-python returns floats for whole numbers sometimes; JSON wants 3, not 3.0."""
+    """A result as JSON: null for JSONata's null, and 3 rather than 3.0 (jsonata-python
+    returns floats for whole numbers sometimes)."""
+    return _json(value, Utils.NULL_VALUE)
+
+
+def _json(value: Any, null: Any) -> Any:
+    if value is null:
+        return None
     if isinstance(value, float) and value.is_integer() and math.isfinite(value):
         return int(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _json(v, null) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_json(v, null) for v in value]
     return value
 
 
@@ -303,13 +318,17 @@ def _partition(array: Any, size: Any) -> list[Any]:
 
 
 def _range(start: Any, end: Any, step: Any) -> list[int]:
+    """Step Functions' ``$range``: a JSONata *sequence*, so one item is the item itself
+    (``$range(1, 9, 9)`` is ``1``) and none is nothing, while ``$partition`` returns a
+    plain array that stays one (``[[0]]``)."""
+
     start, end, step = (_need_int(v, "$range") for v in (start, end, step))
     if step == 0:
         raise StatesError(QUERY_EVALUATION_ERROR, "$range: step must not be 0")
     numbers = range(start, end + (1 if step > 0 else -1), step)
     if len(numbers) > 1000:  # measured before anything is built: $range(0, 1e9, 1)
         raise StatesError(QUERY_EVALUATION_ERROR, "$range: more than 1000 items")
-    return list(numbers)
+    return Utils.create_sequence_from_iter(numbers)
 
 
 def _hash(data: Any, algorithm: Any) -> str:

@@ -8,6 +8,7 @@ Compiled paths are cached because the same few paths run on every transition.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,9 @@ from .errors import (
 )
 
 _WILD = object()
+# The longest cause Step Functions records (its API's limit): a value quoted in a cause is
+# cut there, as a JSONata expression can build one far larger than any payload.
+QUOTE_LIMIT = 32_768
 _NAME = re.compile(r"[^.\[\]\s'\"]+")
 
 
@@ -180,62 +184,141 @@ def root_for(path: Path, data: Any, context: Any, variables: Any) -> Any:
     return data
 
 
+class NoSuchPath(LookupError):
+    """A reference path that selects nothing in ``root`` (the document it was applied to).
+
+    ``detail`` is what Jayway JsonPath, which Step Functions quotes, says about it.
+    """
+
+    def __init__(self, text: str, root: Any, detail: str) -> None:
+        super().__init__(detail)
+        self.text = text
+        self.root = root
+        self.detail = detail
+
+
+def resolve(text: str, data: Any, context: Any = None, variables: Any = None) -> Any:
+    """Apply a path; raise :class:`NoSuchPath` when it must select a node and selects none."""
+    path = compile_path(text)
+    root = root_for(path, data, context, variables)
+    try:
+        return path.select(root)
+    except KeyError:
+        raise NoSuchPath(text, root, _jayway_detail(path.steps or (), root)) from None
+
+
+def _jayway_detail(steps: tuple[Any, ...], root: Any) -> str:
+    """Jayway's words: 'No results' for a missing last step, 'Missing property' before."""
+    shown, node = "$", root
+    for index, step in enumerate(steps):
+        shown += f"[{step}]" if isinstance(step, int) else f"['{step}']"
+        if isinstance(step, int):
+            present = isinstance(node, list) and -len(node) <= step < len(node)
+        else:
+            present = isinstance(node, dict) and step in node
+        if not present:
+            if index < len(steps) - 1:
+                return f"Missing property in path {shown}"
+            break
+        node = node[step]
+    return f"No results for path: {shown}"
+
+
 def select(
     text: str | None,
     data: Any,
     context: Any = None,
     *,
     error: str = RUNTIME,
-    what: str = "Path",
     variables: Any = None,
 ) -> Any:
     """Apply an ASL path (``None`` selects ``{}``), raising an ASL error when nothing matches."""
     if text is None:
         return {}
-    path = compile_path(text)
-    root = root_for(path, data, context, variables)
     try:
-        return path.select(root)
-    except KeyError:
+        return resolve(text, data, context, variables)
+    except NoSuchPath as exc:
+        raise StatesError(error, f"Invalid path '{text}' : {exc.detail}") from None
+
+
+def lookup(
+    text: str, data: Any, context: Any, *, field: str, error: str = RUNTIME, variables: Any = None
+) -> Any:
+    """Apply the path a field names (``"v.$"``, ``ErrorPath``), failing in AWS's words."""
+    try:
+        return resolve(text, data, context, variables)
+    except NoSuchPath as exc:
+        root = exc.root
+        if root is context and isinstance(root, dict):
+            # A callback task's token completes it: a cause must not hand it to every viewer.
+            root = {key: value for key, value in root.items() if key != "Task"}
         raise StatesError(
             error,
-            f"Invalid path '{text}' : No results for path: $['{_tail(text)}']"
-            if path.steps
-            else f"Invalid {what} '{text}'",
+            f"The JSONPath '{text}' specified for the field '{field}' could not be found in "
+            f"the input '{compact(root)}'",
         ) from None
 
 
-def _tail(text: str) -> str:
-    return text.lstrip("$").lstrip(".")
+def shown(value: Any) -> str:
+    """A value as a cause quotes it: a string as it is, anything else as compact JSON."""
+    if isinstance(value, str) and _storable(value) and len(value) <= QUOTE_LIMIT:
+        return value
+    return compact(value)
+
+
+def compact(value: Any) -> str:
+    """JSON as Step Functions quotes it in a cause: no spaces, characters as they are, and
+    no longer than a cause may be (``QUOTE_LIMIT``)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if not _storable(text):
+        # A lone surrogate (a JSONata string can make one) cannot be stored as UTF-8: escape.
+        text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "..."
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def apply_template(
-    template: Any, data: Any, context: Any, intrinsic: Any = None, variables: Any = None
+    template: Any,
+    data: Any,
+    context: Any,
+    intrinsic: Any = None,
+    variables: Any = None,
+    error: str = PARAMETER_PATH_FAILURE,
 ) -> Any:
     """Build a payload template (Parameters, ResultSelector, ItemSelector, Assign).
 
     Keys ending in ``.$`` take their value from a path over ``data`` (``$$`` paths read the
     context object, ``$name`` paths a variable) or from an intrinsic function call; the
-    suffix is dropped.
+    suffix is dropped. A path that finds nothing raises ``error``: Step Functions'
+    ``States.ParameterPathFailure`` for a Task's Parameters, ``States.Runtime`` elsewhere.
     """
     if isinstance(template, dict):
         out: dict[str, Any] = {}
         for key, value in template.items():
             if key.endswith(".$") and isinstance(value, str):
-                out[key[:-2]] = _dynamic(value, data, context, intrinsic, variables)
+                out[key[:-2]] = _dynamic(key, value, data, context, intrinsic, variables, error)
             else:
-                out[key] = apply_template(value, data, context, intrinsic, variables)
+                out[key] = apply_template(value, data, context, intrinsic, variables, error)
         return out
     if isinstance(template, list):
-        return [apply_template(item, data, context, intrinsic, variables) for item in template]
+        return [apply_template(v, data, context, intrinsic, variables, error) for v in template]
     return template
 
 
-def _dynamic(expr: str, data: Any, context: Any, intrinsic: Any, variables: Any) -> Any:
+def _dynamic(
+    key: str, expr: str, data: Any, context: Any, intrinsic: Any, variables: Any, error: str
+) -> Any:
     if expr.startswith("$"):
-        return select(expr, data, context, error=PARAMETER_PATH_FAILURE, variables=variables)
+        return lookup(expr, data, context, field=key, error=error, variables=variables)
     if intrinsic is None:
-        raise StatesError(PARAMETER_PATH_FAILURE, f"not a path: {expr!r}")
+        raise StatesError(error, f"not a path: {expr!r}")
     return intrinsic(expr, data, context, variables)
 
 
@@ -279,7 +362,5 @@ def _set(node: Any, steps: tuple[Any, ...], value: Any, text: str) -> Any:
 
 
 def _short(value: Any) -> str:
-    import json
-
     text = json.dumps(value)
     return text if len(text) < 200 else text[:197] + "..."

@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import errors
+from . import errors, paths
 from .dataflow import DataflowMixin
 from .errors import StatesError
 from .frames import ABORTED, RUNNING, TIMED_OUT
@@ -14,6 +14,7 @@ from .frames import ABORTED, RUNNING, TIMED_OUT
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_INTERVAL_SECONDS = 1
 DEFAULT_BACKOFF_RATE = 2.0
+MAX_TIMEOUT_SECONDS = 99_999_999  # Step Functions' largest TimeoutSeconds/HeartbeatSeconds
 RETRYABLE = ("Task", "Parallel", "Map")
 CALLBACK_SUFFIX = ".waitForTaskToken"
 
@@ -37,7 +38,7 @@ class RecoveryMixin(DataflowMixin):
         # ("token.$": "$$.Task.Token").
         token = self.task_token(key) if is_callback(resource) else None
         frame["token"] = token
-        task_input = self.effective_input(frame_id, frame, state)
+        task_input = self.effective_input(frame_id, frame, state, errors.PARAMETER_PATH_FAILURE)
         self.check_size(task_input)  # as AWS: an input over the limit after Parameters
         timeout = self.seconds_field(frame_id, frame, state, "TimeoutSeconds")
         heartbeat = self.seconds_field(frame_id, frame, state, "HeartbeatSeconds")
@@ -91,8 +92,18 @@ class RecoveryMixin(DataflowMixin):
             value = self.path(frame_id, frame, state[name + "Path"], frame["input"])
         else:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise StatesError(errors.RUNTIME, f"{name} must be a positive number, got {value!r}")
+        # The bound a literal has (the validator's): a path or expression could otherwise
+        # give 1e20 seconds, which overflows the timer's datetime.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value <= MAX_TIMEOUT_SECONDS
+        ):
+            raise StatesError(
+                errors.RUNTIME,
+                f"{name} must be a positive number of at most {MAX_TIMEOUT_SECONDS}, "
+                f"got {paths.shown(value)}",
+            )
         return int(value)
 
     def task_started_event(
@@ -204,6 +215,11 @@ class RecoveryMixin(DataflowMixin):
     ) -> tuple[str | None, Any]:
         """Retry, catch or fail after ``exc``; returns where to go next (if anywhere)."""
         name = frame["state"]
+        # Where the interpreter itself raised it (not a task's own failure, nor one passed up
+        # from a branch): locate the cause, and report a failed JSONata evaluation.
+        origin = resource is None and not exc.propagated
+        if origin:
+            exc = self.located(frame, exc)
         retry_at = self.retry_delay(frame, state, exc)
         caught = None if retry_at is not None else self.catcher(state, exc)
         status = None if retry_at is not None else ("caught" if caught else "failed")
@@ -216,7 +232,7 @@ class RecoveryMixin(DataflowMixin):
                 {"resource": resource, "error": exc.error, "cause": exc.cause},
                 frame_id,
             )
-        elif exc.error == "States.QueryEvaluationError":
+        elif origin and exc.error == errors.QUERY_EVALUATION_ERROR:
             self.emit(
                 "EvaluationFailed",
                 name,
@@ -224,6 +240,8 @@ class RecoveryMixin(DataflowMixin):
                 {"state": name, "error": exc.error, "cause": exc.cause},
                 frame_id,
             )
+            if exc.state_failed:
+                self.emit(f"{state['Type']}StateFailed", name, None, {"name": name}, frame_id)
         if retry_at is not None:
             frame["retry"] = self.timer(frame_id, "retry", retry_at)
             return None, None
@@ -232,6 +250,7 @@ class RecoveryMixin(DataflowMixin):
             try:
                 output, assigned = self.catch_output(frame_id, frame, state, caught, error_output)
             except StatesError as inner:
+                inner = self.located(frame, inner)
                 self.frame_failed(frame_id, inner.error, inner.cause, state_failed=name)
                 return None, None
             extra = {"error": exc.error, "cause": exc.cause, **self.assign(frame_id, assigned)}
@@ -240,6 +259,14 @@ class RecoveryMixin(DataflowMixin):
             )
         self.frame_failed(frame_id, exc.error, exc.cause, state_failed=name)
         return None, None
+
+    @staticmethod
+    def located(frame: dict[str, Any], exc: StatesError) -> StatesError:
+        """``exc`` with its cause prefixed as Step Functions prefixes runtime errors."""
+        if exc.error not in errors.LOCATED or "event" not in frame:
+            return exc
+        cause = errors.located(frame["state"], frame["event"], exc.cause)
+        return StatesError(exc.error, cause, exc.aliases, state_failed=exc.state_failed)
 
     def retry_delay(
         self, frame: dict[str, Any], state: dict[str, Any], exc: StatesError

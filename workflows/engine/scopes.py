@@ -9,9 +9,10 @@ parent only resumes through ``children_settled`` once launching is over.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from . import errors
+from . import errors, jsonata, paths
 from .definition import join_pointer
 from .errors import StatesError
 from .frames import child_id
@@ -136,9 +137,15 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
         if self.is_jsonata(state):
             data = frame["input"]
             items = self.field(frame_id, frame, state, state["Items"]) if "Items" in state else data
-        else:
-            data = self.selected_input(frame_id, frame, state)
-            items = self.path(frame_id, frame, state.get("ItemsPath", "$"), data)
+            if not isinstance(items, list):
+                raise StatesError(
+                    errors.QUERY_EVALUATION_ERROR,
+                    _items_cause(state.get("Items"), items),
+                    state_failed=True,
+                )
+            return items, data
+        data = self.selected_input(frame_id, frame, state)
+        items = self.path(frame_id, frame, state.get("ItemsPath", "$"), data)
         if not isinstance(items, list):
             raise StatesError(
                 errors.RUNTIME,
@@ -149,15 +156,37 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
     def _int_field(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str, default: int
     ) -> int:
-        if name in state:
-            value = self.field(frame_id, frame, state, state[name])
-        elif name + "Path" in state:
-            value = self.path(frame_id, frame, state[name + "Path"], frame["input"])
-        else:
+        value = self._number_field(frame_id, frame, state, name, int)
+        if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if value < 0:
             raise StatesError(errors.RUNTIME, f"{name} must be a non-negative number")
         return int(value)
+
+    def _number_field(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str, kind: type
+    ) -> float | None:
+        """A numeric field given as ``name`` (a literal or expression) or ``name + "Path"``.
+
+        Read through a path, a numeric string counts as its number, as in Step Functions.
+        """
+        if name in state:
+            value = self.field(frame_id, frame, state, state[name])
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise StatesError(errors.RUNTIME, f"{name} must be a non-negative number")
+            return value if kind is float else int(value)
+        if name + "Path" not in state:
+            return None
+        text = state[name + "Path"]
+        value = self.path(frame_id, frame, text, frame["input"])
+        number = _parsed(value, kind)
+        if number is None:
+            raise StatesError(
+                errors.RUNTIME,
+                f'The {name}Path field refers to value "{paths.shown(value)}" which is not a '
+                f"valid {'integer' if kind is int else 'float'}: {text}",
+            )
+        return number
 
     def _tolerance(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]
@@ -165,11 +194,16 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
         names = ("ToleratedFailureCount", "ToleratedFailurePercentage")
         if not any(n in state or n + "Path" in state for n in names):
             return None
-        count = self._int_field(frame_id, frame, state, names[0], -1)
-        pct = float(self._int_field(frame_id, frame, state, names[1], -1))
-        if pct > 100:
-            raise StatesError(errors.RUNTIME, "ToleratedFailurePercentage must be at most 100")
-        return [count, pct]
+        count = self._number_field(frame_id, frame, state, names[0], int)
+        if count is not None and count < 0:
+            raise StatesError(errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
+        pct = self._number_field(frame_id, frame, state, names[1], float)
+        if pct is not None and not 0 <= pct <= 100:
+            raise StatesError(
+                errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100."
+            )
+        # -1: not given (a count or percentage that is given is never negative)
+        return [-1 if count is None else count, -1.0 if pct is None else pct]
 
     def _batches(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], items: list[Any]
@@ -297,7 +331,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             del frame["children"]
             # What a redrive will not need to run again.
             frame["kept"] = {"ok": children["ok"], "results": children["results"]}
-            raise StatesError(failure["error"], failure["cause"])
+            raise StatesError(failure["error"], failure["cause"], propagated=True)
         if children["done"] < children["total"]:
             return None, None
         if children.get("distributed") and not children.get("gathered"):
@@ -373,7 +407,8 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
     ) -> None:
         children = parent["children"]
         children["active"] -= 1
-        error = error or errors.BRANCH_FAILED
+        # A Fail state without Error fails its branch or iteration, and so the Parallel or
+        # Map, with no error name: Step Functions records none, not States.BranchFailed.
         if children["kind"] == "map":
             self.emit(
                 "MapIterationFailed",
@@ -399,7 +434,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
                     ),
                 )
         if not children.get("failure"):
-            children["failure"] = {"error": error, "cause": cause or ""}
+            children["failure"] = {"error": error, "cause": cause}
             self.abort_children(parent_id)
             self.emit(
                 f"{state['Type']}StateFailed",
@@ -466,3 +501,42 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
                     {"name": parent["state"], "index": frame["scope"]["index"]},
                     parent_id,
                 )
+
+
+_JSON_TYPES = ((type(None), "null"), (bool, "boolean"), (int | float, "number"), (str, "string"))
+
+
+def _items_cause(field: Any, items: Any) -> str:
+    """Step Functions' words for a JSONata Map whose items are not an array."""
+    if field is None:
+        return f"Map state input must be an array but was: {paths.compact(items)}"
+    shown = f"The JSONata expression '{jsonata.body(field)}' specified for the field 'Items'"
+    kind = next((name for cls, name in _JSON_TYPES if isinstance(items, cls)), None)
+    if kind is None and isinstance(items, dict):
+        kind = "object"
+    if kind is None:
+        return f"{shown} returned an unsupported result type."
+    return (
+        f"{shown} returned an unexpected result type. "
+        f"Expected 'array', but was '{kind}' for value: {paths.compact(items)}"
+    )
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _parsed(value: Any, kind: type) -> float | None:
+    """A path's value as Step Functions reads an integer or float: a JSON number of that
+    kind, or a string that parses as one (``"1"``); ``None`` when it is neither."""
+    if isinstance(value, bool):
+        return None
+    if kind is int:
+        if isinstance(value, int):
+            return value
+        return int(value) if isinstance(value, str) and _INTEGER.fullmatch(value) else None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return float(value)
+    return None

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import choice, errors
+from . import choice, errors, paths
 from .errors import StatesError
 from .recovery import RecoveryMixin
 
 Next = tuple[str | None, Any]
+# The longest wait Step Functions accepts (a delay in seconds must fit in a signed 32-bit
+# integer, about 68 years); it also keeps a huge SecondsPath from overflowing datetime.
+MAX_WAIT_SECONDS = 2**31 - 1
 
 
 class StatesMixin(RecoveryMixin):
@@ -54,7 +57,13 @@ class StatesMixin(RecoveryMixin):
         if expr is None:
             return None
         if expr.startswith("$"):
-            value = self.path(frame_id, frame, expr, frame["input"])
+            value = paths.lookup(
+                expr,
+                frame["input"],
+                self.context(frame),
+                field=name + "Path",
+                variables=self.variables(frame_id),
+            )
         else:
             value = self.intrinsics(
                 expr, frame["input"], self.context(frame), self.variables(frame_id)
@@ -107,24 +116,69 @@ class StatesMixin(RecoveryMixin):
     def _wait_until(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], data: Any
     ) -> datetime:
-        if "Seconds" in state or "SecondsPath" in state:
-            if "Seconds" in state:
-                seconds = self.field(frame_id, frame, state, state["Seconds"])
-            else:
-                seconds = self.path(frame_id, frame, state["SecondsPath"], data)
+        if "Seconds" in state:
+            seconds = self.field(frame_id, frame, state, state["Seconds"])
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
                 raise StatesError(
                     errors.RUNTIME, f"The wait must be a non-negative number, got {seconds!r}"
                 )
-            return self.now + timedelta(seconds=seconds)
+            return self._after(seconds)
+        if "SecondsPath" in state:
+            return self._after(self._seconds_path(frame_id, frame, state["SecondsPath"], data))
+        moment = self._timestamp(frame_id, frame, state, data)
+        return self._after((moment - self.now).total_seconds(), moment)
+
+    def _timestamp(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], data: Any
+    ) -> datetime:
         if "Timestamp" in state:
             stamp = self.field(frame_id, frame, state, state["Timestamp"])
+            moment = choice.parse_timestamp(stamp)
+            if moment is None:  # only an expression can get here: a literal is validated
+                raise StatesError(
+                    errors.QUERY_EVALUATION_ERROR,
+                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset "
+                    f"date-time format string: {paths.shown(stamp)}",
+                )
         else:
-            stamp = self.path(frame_id, frame, state["TimestampPath"], data)
-        moment = choice.parse_timestamp(stamp)
-        if moment is None:
-            raise StatesError(errors.RUNTIME, f"not an RFC 3339 timestamp: {stamp!r}")
+            text = state["TimestampPath"]
+            stamp = self.path(frame_id, frame, text, data)
+            moment = choice.parse_timestamp(stamp)
+            if moment is None:
+                raise StatesError(
+                    errors.RUNTIME,
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                    f"offset date-time format string: {text} == {paths.shown(stamp)}",
+                )
         return moment.replace(microsecond=0)  # Step Functions truncates milliseconds
+
+    def _seconds_path(self, frame_id: str, frame: dict[str, Any], text: str, data: Any) -> int:
+        """SecondsPath's value: a whole number of seconds, as Step Functions reads a long."""
+        try:
+            seconds = paths.resolve(text, data, self.context(frame), self.variables(frame_id))
+        except paths.NoSuchPath:
+            raise StatesError(
+                errors.RUNTIME,
+                f"The SecondsPath parameter does not reference an input value: {text}",
+            ) from None
+        described = f"{text} == {paths.shown(seconds)}"
+        if isinstance(seconds, bool) or not isinstance(seconds, int):
+            raise StatesError(
+                errors.RUNTIME,
+                f"The SecondsPath parameter cannot be parsed as a long value: {described}",
+            )
+        if seconds < 0:
+            raise StatesError(
+                errors.RUNTIME,
+                f"The SecondsPath parameter references a negative value: {described}",
+            )
+        return seconds
+
+    def _after(self, seconds: float, moment: datetime | None = None) -> datetime:
+        """When a wait of ``seconds`` ends; Step Functions refuses one beyond 2^31 - 1 s."""
+        if seconds > MAX_WAIT_SECONDS:
+            raise StatesError(errors.RUNTIME, "Wait state delay is too long.")
+        return moment if moment is not None else self.now + timedelta(seconds=seconds)
 
     def _wait_done(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
         data = frame.pop("effective", frame["input"])

@@ -225,7 +225,8 @@ def complete_ended_children(parent_id: Any, first: str | None = None) -> set[str
         steps = []
         for attempt in attempts:
             event = _child_outcome(children[attempt.token], attempt, now)
-            step = engine.advance(definition, snapshot, event, now)
+            seq = parent.next_seq + sum(len(s.events) for s in steps)
+            step = engine.advance(definition, snapshot, event, now, first_event_id=seq)
             if not step.stale:
                 steps.append(step)
                 snapshot = step.snapshot

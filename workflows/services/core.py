@@ -172,14 +172,25 @@ def _apply(
             return False
         if guard is not None and not guard(execution):
             return False
-        if ahead is not None and ahead.before == execution.snapshot:
+        if ahead is not None and ahead.matches(execution):
             step = ahead.step
         else:
-            step = engine.advance(definition_for(execution), execution.snapshot, event, now)
+            step = _advance(execution, event, now)
         if step.stale:
             return False
         _persist(execution, step, now, takeover)
     return True
+
+
+def _advance(execution: Execution, event: dict[str, Any], now: datetime) -> engine.Step:
+    """Let the interpreter apply ``event``; its events will get the next history numbers."""
+    return engine.advance(
+        definition_for(execution),
+        execution.snapshot,
+        event,
+        now,
+        first_event_id=execution.next_seq,
+    )
 
 
 @dataclass
@@ -187,7 +198,11 @@ class _Ahead:
     """A step computed outside the transaction, from the snapshot ``before``."""
 
     before: dict[str, Any]
+    next_seq: int
     step: engine.Step
+
+    def matches(self, execution: Execution) -> bool:
+        return self.next_seq == execution.next_seq and self.before == execution.snapshot
 
 
 def _advance_ahead(execution_id: Any, event: dict[str, Any], now: datetime) -> _Ahead | None:
@@ -208,17 +223,19 @@ def _advance_ahead(execution_id: Any, event: dict[str, Any], now: datetime) -> _
         row = cursor.fetchone()
     if row is None or not row[0]:
         return None
-    definition = scoped_definition(row[1], row[2])
+    text, version_id, scope, next_seq = row
+    definition = scoped_definition(version_id, scope)
     # Two decodings of one text: the engine changes the one it is given.
-    step = engine.advance(definition, json.loads(row[0]), event, now)
-    return _Ahead(json.loads(row[0]), step)
+    step = engine.advance(definition, json.loads(text), event, now, first_event_id=next_seq)
+    return _Ahead(json.loads(text), next_seq, step)
 
 
 @lru_cache(maxsize=1)
 def _snapshot_sql() -> str:
-    """The snapshot as stored text (the ORM would decode it), its version and scope."""
+    """The snapshot as stored text (the ORM would decode it), and what a step needs too."""
     meta, quote = Execution._meta, connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(f).column) for f in ("snapshot", "version", "scope"))
+    fields = ("snapshot", "version", "scope", "next_seq")
+    columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
     # Identifiers from the model, the value a parameter: nothing here comes from a user.
     return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
 
@@ -323,11 +340,7 @@ def _persist(
             "error": "Legato.HistoryLimitExceeded",
             "cause": f"The execution's history passed {limit} events.",
         }
-        _persist(
-            execution,
-            engine.advance(definition_for(execution), execution.snapshot, event, now),
-            now,
-        )
+        _persist(execution, _advance(execution, event, now), now)
         return
     for command in step.commands:
         if command["type"] == "gather_results":
@@ -366,9 +379,7 @@ def _answer_gather(execution: Execution, command: dict[str, Any], now: datetime)
             failed = status == TaskAttempt.Status.FAILED
             results[index] = {"Error": error, "Cause": cause} if failed else output
     event = {"type": "map_gathered", "frame": command["frame"], "results": results}
-    _persist(
-        execution, engine.advance(definition_for(execution), execution.snapshot, event, now), now
-    )
+    _persist(execution, _advance(execution, event, now), now)
 
 
 def _new_attempt(execution: Execution, command: dict[str, Any], now: datetime) -> TaskAttempt:
