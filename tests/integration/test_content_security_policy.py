@@ -4,6 +4,9 @@ written so that it works under it (no inline script, style or event handler)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,6 +17,7 @@ from workflows import services
 from .conftest import TASK_FLOW
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 PAGES = [
     "/",
@@ -104,3 +108,38 @@ def test_no_page_needs_inline_script_or_style(admin_browser, execution, path):
     # json_script blocks are data the browser never runs (a diagram's DOT has style=…).
     html = DATA_BLOCK.sub("", _get(admin_browser, path, execution).content.decode())
     assert [p.pattern for p in INLINE if p.search(html)] == []
+
+
+def test_no_admin_page_of_any_model_needs_inline_script_or_style(admin_browser):
+    from django.contrib import admin
+
+    paths = [
+        f"/admin/{model._meta.app_label}/{model._meta.model_name}/{page}"
+        for model in admin.site._registry
+        for page in ("", "add/")
+    ]
+    found = {}
+    for path in paths:
+        response = admin_browser.get(path)
+        html = DATA_BLOCK.sub("", response.content.decode())
+        found[path] = [p.pattern for p in INLINE if p.search(html)]
+    assert {path: hits for path, hits in found.items() if hits} == {}
+
+
+def test_a_report_uri_from_the_environment_joins_the_policy(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LEGATO_DATA_DIR": str(tmp_path),
+        "LEGATO_CSP_REPORT_URI": "https://reports.example.com/csp",
+    }
+    code = "from django.conf import settings; print(settings.CONTENT_SECURITY_POLICY)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "'report-uri': ['https://reports.example.com/csp']" in result.stdout
