@@ -116,9 +116,9 @@ def build(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_dot(model: dict[str, Any]) -> str:
+    defaults = {"graph": GRAPH, "node": NODE, "edge": EDGE}
     lines = ["digraph flow {"]
-    lines += [f"\t{kind} [{_attrs(a)}]" for kind, a in (("graph", GRAPH), ("node", NODE))]
-    lines.append(f"\tedge [{_attrs(EDGE)}]")
+    lines += [f"\t{kind} [{_attrs(attrs)}]" for kind, attrs in defaults.items()]
     lines += _scope(model, None, depth=1)
     lines += [f"\t{_edge(edge)}" for edge in model["edges"]]
     lines.append("}")
@@ -162,13 +162,22 @@ def _node(node: dict[str, Any]) -> str:
             "class": f"terminal terminal-{kind.lower()}",
         }
     elif kind == "Join":
-        attrs = {"label": "", "shape": "point", "width": "0.08", "id": f"join-{node['id']}"}
-        attrs["class"] = "join"
+        attrs = {
+            "label": "",
+            "shape": "point",
+            "width": "0.08",
+            "id": f"join-{node['id']}",
+            "class": "join",
+        }
     else:
         # No tooltip: Graphviz would wrap the node in an <a>; the browser sets the
         # node's <title> from the graph model instead.
-        attrs = {"label": node["state"], "id": f"state-{node['id']}", **SHAPES.get(kind, {})}
-        attrs["class"] = f"state type-{kind.lower()}"
+        attrs = {
+            "label": node["state"],
+            "id": f"state-{node['id']}",
+            **SHAPES.get(kind, {}),
+            "class": f"state type-{kind.lower()}",
+        }
     return f"{quote(node['id'])} [{_attrs(attrs)}]"
 
 
