@@ -46,9 +46,23 @@ def browser(chromium):
 
 
 @pytest.fixture
-def page(browser, server):
+def csp_violations():
+    """Console reports of Content-Security-Policy violations; none may happen in a test."""
+    violations: list[str] = []
+    yield violations
+    assert violations == []
+
+
+@pytest.fixture
+def page(browser, server, csp_violations):
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and csp_violations.append(message.text)
+        ),
+    )
     page.goto(server.base_url + "/accounts/login/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", stack.ADMIN_PASSWORD)

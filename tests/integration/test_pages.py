@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from workflows import services
+from workflows.web import views
 
 from .conftest import TASK_FLOW
 
@@ -129,3 +130,8 @@ def test_the_audit_page_lists_operator_actions_with_their_reasons(browser, execu
     services.stop_execution(execution.pk, user=user, reason="wrong input")
     page = browser.get("/audit/").content.decode()
     assert "wrong input" in page
+
+
+def test_a_state_named_with_the_empty_string_gets_its_status_for_the_diagram():
+    events = [{"state": "", "status": "running"}, {"state": "", "status": "succeeded"}]
+    assert views.state_statuses(events) == {"": "succeeded"}

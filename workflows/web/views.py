@@ -7,6 +7,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from csp.constants import WASM_UNSAFE_EVAL
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,6 +20,11 @@ from ..services import execution_summary
 
 RECENT = 20
 LIST_LIMIT = 200
+
+# Pages that draw a diagram run Graphviz compiled to WebAssembly (the vendored viz.js),
+# which the browser compiles only under 'wasm-unsafe-eval'. That source lets a page
+# compile WebAssembly, not evaluate JavaScript, and no other page gets it.
+draws_diagram = csp_update({"script-src": [WASM_UNSAFE_EVAL]})
 
 
 def viewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -77,6 +84,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     return render(request, "legato/flow_list.html", {"flows": _flows_with_counts()})
 
 
+@draws_diagram
 @viewer_required
 def flow_detail(request: HttpRequest, name: str) -> HttpResponse:
     flow = get_object_or_404(_flows_with_counts(), name=name)
@@ -120,6 +128,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@draws_diagram
 @viewer_required
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     linked = (
@@ -167,6 +176,7 @@ def state_statuses(events: list[dict[str, Any]]) -> dict[str, str]:
     """Each state's latest status: the same fold the live viewer applies to new events."""
     statuses: dict[str, str] = {}
     for event in events:
-        if event["state"] and event["status"]:
+        # "" is a valid state name: test for None, as the browser's fold does.
+        if event["state"] is not None and event["status"]:
             statuses[event["state"]] = event["status"]
     return statuses

@@ -2,7 +2,10 @@
  * Render a flow's Graphviz DOT to SVG in the browser with the vendored viz.js (wasm), then
  * mark every state node with the public hooks `data-state="<name>"` and `data-status="…"`.
  * Status changes afterwards are attribute swaps (applyStatuses); the layout never re-runs.
+ * The SVG is sanitised (safe-svg.js) before it enters the page.
  */
+
+import { sanitizeSvg } from "./safe-svg.js";
 
 const VIZ_URL = new URL("../vendor/viz/viz-standalone.js", import.meta.url).href;
 const NON_STATE_TYPES = new Set(["Start", "End"]);
@@ -70,7 +73,8 @@ function prepareSvg(svg) {
 
 function annotate(svg, nodes) {
   for (const node of nodes || []) {
-    if (!node || !node.state || NON_STATE_TYPES.has(node.type)) continue;
+    // An empty string is a valid state name, so test for null, not falsiness.
+    if (!node || node.state == null || NON_STATE_TYPES.has(node.type)) continue;
     const g = findNodeGroup(svg, node.id);
     if (!g) continue;
     g.setAttribute("data-state", node.state);
@@ -98,7 +102,7 @@ export async function renderGraph(container, graph) {
   placeholder(container, { text: "Rendering…", busy: true });
   try {
     const viz = await loadViz();
-    const svg = viz.renderSVGElement(graph.dot);
+    const svg = sanitizeSvg(viz.renderSVGElement(graph.dot));
     prepareSvg(svg);
     annotate(svg, graph.nodes);
     container.replaceChildren(svg);
