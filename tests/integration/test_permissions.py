@@ -98,3 +98,17 @@ def test_starting_and_waiting_allows_exactly_the_roles_that_may_start(
         assert response.status_code == 201
     else:
         assert response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)  # the claim runs on a worker thread's connection
+@pytest.mark.parametrize("role", ROLES)
+def test_polling_an_activity_allows_exactly_the_roles_that_may_operate(
+    world, role, short_lived_connections
+):
+    status = client_for(role).post("/api/v1/activities/a/poll?wait=0").status_code
+    if role == "anonymous":
+        assert status == 401
+    elif allowed(role, "operator"):
+        assert status == 204
+    else:
+        assert status == 403
