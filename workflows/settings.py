@@ -173,8 +173,12 @@ SPECTACULAR_SETTINGS = {
     "Step Functions semantics in REST form (docs/api.md).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Like everything else, the schema and the docs page need a signed-in user.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Like everything else, the schema and the docs page need a signed-in user with a role
+    # (a user in no group gets 403, as from every other endpoint).
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAuthenticated",
+        "workflows.api.permissions.RolePermission",
+    ],
     # Swagger UI from the vendored sidecar package: the docs page fetches nothing from
     # the internet.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -112,3 +112,15 @@ def test_polling_an_activity_allows_exactly_the_roles_that_may_operate(
         assert status == 204
     else:
         assert status == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_the_api_docs_need_a_role(world, role, path):
+    status = client_for(role).get(path).status_code
+    if role == "anonymous":
+        assert status == 401
+    elif role == "nobody":
+        assert status == 403
+    else:
+        assert status == 200
