@@ -23,12 +23,23 @@ EMBEDDED = not REDIS_URL
 
 
 def _secret_key() -> str:
-    """Read the secret from the environment, else a per-install local file.
+    """Read the secret from the environment, else (embedded mode) a per-install local file.
 
-    A hard-coded key would be shared by every checkout; a generated one stays local.
+    A hard-coded key would be shared by every checkout; a generated one stays local. With
+    a shared database or broker, processes on several hosts would each generate their own:
+    sessions and signed values made by one would fail on the next, so that refuses to start.
     """
     if key := os.environ.get("DJANGO_SECRET_KEY"):
         return key
+    if DATABASE_URL or REDIS_URL:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. With DATABASE_URL or REDIS_URL (scaled mode) every "
+            "process must share one secret key: set DJANGO_SECRET_KEY to the same long random "
+            "value everywhere, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
     path = DATA_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
