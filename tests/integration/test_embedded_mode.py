@@ -75,3 +75,26 @@ def test_a_durable_wait_survives_a_restart(embedded):
     history = api.get(f"/api/v1/executions/{execution['id']}/history/")["results"]
     assert done[execution["id"]]["status"] == "SUCCEEDED"
     assert [e["type"] for e in history].count("WaitStateExited") == 1
+
+
+def serve_once(env, log):
+    port = stack.free_port()
+    process = stack.spawn(
+        env, [stack.PYTHON, "manage.py", "serve", "--port", str(port), "--no-examples"], log
+    )
+    try:
+        stack.wait_healthy(f"http://127.0.0.1:{port}", process=process, log=log)
+    finally:
+        stack.stop(process)
+    return log.read_text()
+
+
+def test_the_generated_admin_password_is_printed_on_the_first_start_only(tmp_path):
+    env = stack.base_env(tmp_path / "data")
+    del env["LEGATO_ADMIN_PASSWORD"]
+    first = serve_once(env, tmp_path / "first.log")
+    password = (tmp_path / "data" / "admin-password").read_text().strip()
+    assert password in first
+    second = serve_once(env, tmp_path / "second.log")
+    assert "log in as 'admin'" in second
+    assert password not in second
