@@ -13,13 +13,17 @@ from pathlib import Path
 
 import dj_database_url
 
+from workflows import private
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LEGATO_DATA_DIR", BASE_DIR / "data"))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not REDIS_URL
+SQLITE_PATH = DATA_DIR / "legato.sqlite3"
+# 0700, and its secrets and the SQLite database 0600 (workflows/private.py).
+private.prepare_data_dir(DATA_DIR, None if DATABASE_URL else SQLITE_PATH)
 
 
 def _secret_key() -> str:
@@ -41,9 +45,7 @@ def _secret_key() -> str:
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
         )
     path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    private.create_private_file(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -118,7 +120,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "legato.sqlite3",
+            "NAME": SQLITE_PATH,
             "OPTIONS": {
                 # IMMEDIATE: a transition takes the write lock when it begins, so two
                 # writers queue instead of failing half-way with "database is locked".

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import stat
 import time
 
 import pytest
@@ -77,15 +80,22 @@ def test_a_durable_wait_survives_a_restart(embedded):
     assert [e["type"] for e in history].count("WaitStateExited") == 1
 
 
-def serve_once(env, log):
+@contextlib.contextmanager
+def serving(env, log):
     port = stack.free_port()
     process = stack.spawn(
         env, [stack.PYTHON, "manage.py", "serve", "--port", str(port), "--no-examples"], log
     )
     try:
         stack.wait_healthy(f"http://127.0.0.1:{port}", process=process, log=log)
+        yield f"http://127.0.0.1:{port}"
     finally:
         stack.stop(process)
+
+
+def serve_once(env, log):
+    with serving(env, log):
+        pass
     return log.read_text()
 
 
@@ -98,3 +108,45 @@ def test_the_generated_admin_password_is_printed_on_the_first_start_only(tmp_pat
     second = serve_once(env, tmp_path / "second.log")
     assert "log in as 'admin'" in second
     assert password not in second
+
+
+PRIVATE_FILES = [
+    "legato.sqlite3",
+    "legato.sqlite3-wal",
+    "legato.sqlite3-shm",
+    "secret_key",
+    "admin-password",
+]
+
+
+def modes(data):
+    return {
+        name: oct(stat.S_IMODE((data / name).stat().st_mode))
+        for name in ["", *PRIVATE_FILES]
+        if (data / name).exists()
+    }
+
+
+PRIVATE = {name: ("0o700" if name == "" else "0o600") for name in ["", *PRIVATE_FILES]}
+
+
+def test_the_data_folder_and_the_database_in_it_are_private_to_their_owner(tmp_path):
+    """The database holds sessions and tokens; its WAL and shared-memory files too."""
+    data = tmp_path / "data"
+    env = stack.base_env(data)
+    del env["LEGATO_ADMIN_PASSWORD"]
+    with serving(env, tmp_path / "serve.log"):
+        seen = modes(data)
+    assert seen == PRIVATE
+
+
+def test_an_existing_data_folder_with_loose_modes_is_made_private(tmp_path):
+    data = tmp_path / "data"
+    env = stack.base_env(data)
+    del env["LEGATO_ADMIN_PASSWORD"]
+    serve_once(env, tmp_path / "first.log")
+    for path in [data, *data.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    with serving(env, tmp_path / "second.log"):
+        seen = modes(data)
+    assert seen == PRIVATE
