@@ -120,11 +120,11 @@ def poll(token_key, path, method="post"):
 
 
 def test_an_activity_task_is_handed_to_a_polling_worker(make_flow, broker, user):
-    from rest_framework.authtoken.models import Token
+    from workflows.tokens import issue_token
 
     execution, _ = services.start_execution(make_flow(ACTIVITY), {"doc": "a.pdf"})
     assert broker.published == []  # nothing for Celery: external workers poll
-    key = Token.objects.create(user=user).key
+    key = issue_token(user)
     response = poll(key, "/api/v1/activities/review/poll?wait=0")
     body = json.loads(response.content)
     assert body["input"] == {"doc": "a.pdf"}
@@ -134,9 +134,9 @@ def test_an_activity_task_is_handed_to_a_polling_worker(make_flow, broker, user)
 
 
 def test_polling_an_idle_activity_answers_204(user):
-    from rest_framework.authtoken.models import Token
+    from workflows.tokens import issue_token
 
-    key = Token.objects.create(user=user).key
+    key = issue_token(user)
     assert poll(key, "/api/v1/activities/nothing/poll?wait=0").status_code == 204
 
 
@@ -149,10 +149,10 @@ def test_polling_without_credentials_is_a_401(db):
 
 def test_a_get_on_the_activity_poll_claims_no_task(make_flow, broker, user):
     """A claim changes state: a link followed by an operator must not take the work away."""
-    from rest_framework.authtoken.models import Token
+    from workflows.tokens import issue_token
 
     execution, _ = services.start_execution(make_flow(ACTIVITY), {"doc": "a.pdf"})
-    key = Token.objects.create(user=user).key
+    key = issue_token(user)
     response = poll(key, "/api/v1/activities/review/poll?wait=0", method="get")
     assert response.status_code == 405
     assert response["Allow"] == "POST"

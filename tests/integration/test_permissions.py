@@ -3,11 +3,11 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from workflows import services
 from workflows.roles import ensure_roles
+from workflows.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def client_for(role):
     else:
         user = users.objects.create_user(f"u-{role}", password="pw-123-user")
         user.groups.set(Group.objects.filter(name=role))
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 

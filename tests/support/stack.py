@@ -133,8 +133,8 @@ class Api:
 
 
 def create_token(env: dict[str, str], user: str = "admin") -> str:
-    out = manage(env, "drf_create_token", user)
-    return re.search(r"([0-9a-f]{40})", out).group(1)
+    """A new API key for ``user`` (replacing any they had: keys are stored hashed)."""
+    return manage(env, "api_token", user).strip()
 
 
 def session_cookie(base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:

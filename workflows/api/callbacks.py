@@ -209,14 +209,16 @@ def _poll_parameters(request: HttpRequest) -> tuple[float | None, str]:
 def _authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     """The token's user, or the session's after the CSRF check DRF's SessionAuthentication
     makes (the view is exempt from the middleware's). Else a 401 or 403 to answer."""
-    from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+    from rest_framework.authentication import SessionAuthentication
     from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+
+    from .authentication import HashedTokenAuthentication
 
     unauthenticated = _error(
         401, "NotAuthenticated", "Authentication credentials were not provided."
     )
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = HashedTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None, unauthenticated
     if found is not None:
