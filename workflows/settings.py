@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "workflows",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workflows.urls"
@@ -132,10 +136,43 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Passwords and password guessing (docs/security.md, workflows/web/accounts.py).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LEGATO_LOGIN_FAILURE_LIMIT", 10))
+LOGIN_COOLOFF_MINUTES = float(os.environ.get("LEGATO_LOGIN_COOLOFF_MINUTES", 15))
+PASSWORD_MIN_LENGTH = int(os.environ.get("LEGATO_PASSWORD_MIN_LENGTH", 12))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-axes: after LOGIN_FAILURE_LIMIT failed sign-ins for one user name (from any
+# address) or from one address (for any user name), that user or address cannot sign in
+# until LOGIN_COOLOFF_MINUTES after its last failure, nor try a password at all (it is
+# not compared). The counts are rows in the database, shared by every web process; an
+# administrator unlocks by deleting them in the admin (Axes > Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+# A success must not wipe the counts: an attacker with an account of their own would sign
+# in between guesses to clear their address (and the victim's count with it).
+AXES_RESET_ON_SUCCESS = False
+# Guesses during a lockout are refused unrecorded: the lockout ends on time, and the
+# table does not grow with an attacker's persistence.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "workflows.web.accounts.client_address"
+AXES_LOCKOUT_CALLABLE = "workflows.web.accounts.locked_out"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -283,6 +320,12 @@ LEGATO = {
     },
     # Where Map's ItemReader/ResultWriter read and write files (legato:file, s3:*).
     "FILES_ROOT": os.environ.get("LEGATO_FILES_ROOT", str(DATA_DIR / "files")),
+    # Sign-in failures before a user name or an address is locked out, for how long after
+    # its last failure, and the shortest password accepted (set above, where Django and
+    # django-axes read them).
+    "LOGIN_FAILURE_LIMIT": LOGIN_FAILURE_LIMIT,
+    "LOGIN_COOLOFF_MINUTES": LOGIN_COOLOFF_MINUTES,
+    "PASSWORD_MIN_LENGTH": PASSWORD_MIN_LENGTH,
     # The only modules a `python:` Task resource may import (and their submodules).
     "TASK_MODULES": [
         m.strip()

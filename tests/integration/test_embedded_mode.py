@@ -150,3 +150,14 @@ def test_an_existing_data_folder_with_loose_modes_is_made_private(tmp_path):
     with serving(env, tmp_path / "second.log"):
         seen = modes(data)
     assert seen == PRIVATE
+
+
+def test_a_locked_out_admin_cannot_sign_in_to_the_embedded_process(tmp_path):
+    env = stack.base_env(tmp_path / "data", LEGATO_LOGIN_FAILURE_LIMIT="3")
+    with serving(env, tmp_path / "serve.log") as base_url:
+        assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD)[1] is not None
+        for _ in range(2):
+            assert stack.sign_in(base_url, "admin", "not-the-password") == (200, None)
+        # The failure that reaches the limit already answers with the lockout page.
+        assert stack.sign_in(base_url, "admin", "not-the-password") == (429, None)
+        assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD) == (429, None)

@@ -10,7 +10,9 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import engine, services
 from ...models import Flow
@@ -64,7 +66,14 @@ def ensure_admin() -> FirstAdmin:
     if users.objects.exists():
         return FirstAdmin(username, created=False, generated_password=None)
     given = os.environ.get("LEGATO_ADMIN_PASSWORD")
-    password = given or secrets.token_urlsafe(12)
+    # At least 16 characters (96 random bits), and never shorter than the rules ask.
+    password = given or secrets.token_urlsafe(max(12, settings.PASSWORD_MIN_LENGTH))
+    try:
+        validate_password(password, users(username=username))
+    except ValidationError as exc:
+        raise CommandError(
+            f"LEGATO_ADMIN_PASSWORD does not meet the password rules: {' '.join(exc.messages)}"
+        ) from None
     users.objects.create_superuser(username, "", password)
     if given:
         return FirstAdmin(username, created=True, generated_password=None)
