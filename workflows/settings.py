@@ -22,6 +22,9 @@ DATA_DIR = Path(os.environ.get("LEGATO_DATA_DIR", BASE_DIR / "data"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not REDIS_URL
+# Behind a TLS-terminating reverse proxy: trust its X-Forwarded-Proto (and, in `serve`,
+# its X-Forwarded-For). Without it no forwarded header is believed.
+BEHIND_PROXY = os.environ.get("LEGATO_BEHIND_PROXY", "0") == "1"
 SQLITE_PATH = DATA_DIR / "legato.sqlite3"
 # 0700, and its secrets and the SQLite database 0600 (workflows/private.py).
 private.prepare_data_dir(DATA_DIR, None if DATABASE_URL else SQLITE_PATH)
@@ -358,5 +361,5 @@ if not DEBUG and not EMBEDDED:
     SECURE_HSTS_PRELOAD = os.environ.get("LEGATO_HSTS_PRELOAD", "0") == "1"
     # Behind a TLS-terminating proxy, redirect http to https and trust its header.
     SECURE_SSL_REDIRECT = os.environ.get("LEGATO_SSL_REDIRECT", "0") == "1"
-    if os.environ.get("LEGATO_BEHIND_PROXY", "0") == "1":
+    if BEHIND_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

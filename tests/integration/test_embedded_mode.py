@@ -161,3 +161,15 @@ def test_a_locked_out_admin_cannot_sign_in_to_the_embedded_process(tmp_path):
         # The failure that reaches the limit already answers with the lockout page.
         assert stack.sign_in(base_url, "admin", "not-the-password") == (429, None)
         assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD) == (429, None)
+
+
+def test_a_forwarded_for_header_does_not_move_a_client_out_of_its_address_lockout(tmp_path):
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: a local
+    client would name a new address for every guess."""
+    env = stack.base_env(tmp_path / "data", LEGATO_LOGIN_FAILURE_LIMIT="3")
+    with serving(env, tmp_path / "serve.log") as base_url:
+        for n in range(3):
+            forwarded = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+            stack.sign_in(base_url, f"someone-{n}", "not-the-password", forwarded)
+        forwarded = {"X-Forwarded-For": "203.0.113.9"}
+        assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD, forwarded) == (429, None)

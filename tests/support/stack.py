@@ -137,7 +137,9 @@ def create_token(env: dict[str, str], user: str = "admin") -> str:
     return manage(env, "api_token", user).strip()
 
 
-def sign_in(base_url: str, username: str, password: str) -> tuple[int, str | None]:
+def sign_in(
+    base_url: str, username: str, password: str, headers: dict[str, str] | None = None
+) -> tuple[int, str | None]:
     """Log in through the login form, as a browser would: the status of the answer to the
     form, and the Cookie header of the signed-in session (None when it did not sign in)."""
     jar = http.cookiejar.CookieJar()
@@ -150,7 +152,7 @@ def sign_in(base_url: str, username: str, password: str) -> tuple[int, str | Non
     request = urllib.request.Request(
         base_url + "/accounts/login/",
         data=form,  # noqa: S310
-        headers={"Referer": base_url + "/accounts/login/"},
+        headers={"Referer": base_url + "/accounts/login/", **(headers or {})},
     )
     try:
         status = opener.open(request, timeout=10).status

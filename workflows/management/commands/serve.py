@@ -56,6 +56,9 @@ class Command(BaseCommand):
                 port=options["port"],
                 log_level="warning",
                 lifespan="off",
+                # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local
+                # client could then name a new address for each sign-in guess.
+                proxy_headers=settings.BEHIND_PROXY,
             )
         finally:
             stop.set()
