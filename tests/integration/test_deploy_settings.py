@@ -76,3 +76,13 @@ def test_a_shared_database_without_a_secret_key_refuses_to_start(tmp_path):
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr.splitlines()[-1]
+
+
+def test_a_shared_folder_named_as_the_data_folder_keeps_its_mode(tmp_path):
+    """LEGATO_DATA_DIR=/tmp must not make /tmp private to one user."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    assert manage_check({"LEGATO_DATA_DIR": str(shared)}).returncode == 0
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert (shared / "secret_key").stat().st_mode & 0o077 == 0
