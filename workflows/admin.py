@@ -6,8 +6,18 @@ from typing import Any
 
 from django.contrib import admin, messages
 
-from . import services
-from .models import AuditEntry, Event, Execution, Flow, FlowVersion, StepLog, TaskAttempt, Timer
+from . import services, tokens
+from .models import (
+    ApiToken,
+    AuditEntry,
+    Event,
+    Execution,
+    Flow,
+    FlowVersion,
+    StepLog,
+    TaskAttempt,
+    Timer,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -134,3 +144,26 @@ class StepLogAdmin(ReadOnlyAdmin):
     list_display = ["attempt", "seq", "level", "timestamp", "message"]
     list_filter = ["level"]
     search_fields = ["message"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Revoke anyone's token (delete it), or make one for a user: the key is shown once,
+    in the message after saving, since only its SHA-256 is kept."""
+
+    list_display = ["user", "last_four", "created"]
+    search_fields = ["user__username"]
+    fields = ["user"]
+    list_select_related = ["user"]
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False  # a key cannot be edited, only replaced (delete, then add)
+
+    def save_model(self, request: Any, obj: ApiToken, form: Any, change: bool) -> None:
+        key = tokens.set_new_key(obj)
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            f"New API token for {obj.user}: {key} (copy it now: it is not shown again).",
+            messages.WARNING,
+        )

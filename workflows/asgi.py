@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels (auth + origin checks)."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels (auth + same-origin
+checks)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workflows.settings")
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
@@ -22,13 +22,12 @@ if _database["ENGINE"].endswith("postgresql"):
 
 django_app = get_asgi_application()
 
+from .web.origin import SameOriginValidator  # noqa: E402
 from .web.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

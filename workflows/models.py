@@ -399,3 +399,28 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"
+
+
+class ApiToken(models.Model):
+    """A user's API key (``Authorization: Token <key>``), kept only as its SHA-256.
+
+    The key is 160 random bits, so one unsalted hash suffices: nothing guessable to look
+    up in a table, and a lookup by digest stays one indexed query. Whoever reads the
+    database (a copied file, a backup) gets digests, not keys. ``workflows.tokens`` makes
+    and checks them.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    last_four = models.CharField(
+        max_length=4, editable=False, help_text="The key's last characters, to recognise it."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.user} …{self.last_four}"

@@ -9,31 +9,48 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from workflows import private
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LEGATO_DATA_DIR", BASE_DIR / "data"))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not REDIS_URL
+# Behind a TLS-terminating reverse proxy: trust its X-Forwarded-Proto (and, in `serve`,
+# its X-Forwarded-For). Without it no forwarded header is believed.
+BEHIND_PROXY = os.environ.get("LEGATO_BEHIND_PROXY", "0") == "1"
+SQLITE_PATH = DATA_DIR / "legato.sqlite3"
+# 0700, and its secrets and the SQLite database 0600 (workflows/private.py).
+private.prepare_data_dir(DATA_DIR, None if DATABASE_URL else SQLITE_PATH)
 
 
 def _secret_key() -> str:
-    """Read the secret from the environment, else a per-install local file.
+    """Read the secret from the environment, else (embedded mode) a per-install local file.
 
-    A hard-coded key would be shared by every checkout; a generated one stays local.
+    A hard-coded key would be shared by every checkout; a generated one stays local. With
+    a shared database or broker, processes on several hosts would each generate their own:
+    sessions and signed values made by one would fail on the next, so that refuses to start.
     """
     if key := os.environ.get("DJANGO_SECRET_KEY"):
         return key
+    if DATABASE_URL or REDIS_URL:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. With DATABASE_URL or REDIS_URL (scaled mode) every "
+            "process must share one secret key: set DJANGO_SECRET_KEY to the same long random "
+            "value everywhere, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
     path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+    private.create_private_file(path, secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -55,11 +72,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
     "workflows",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workflows.urls"
@@ -109,7 +128,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "legato.sqlite3",
+            "NAME": SQLITE_PATH,
             "OPTIONS": {
                 # IMMEDIATE: a transition takes the write lock when it begins, so two
                 # writers queue instead of failing half-way with "database is locked".
@@ -122,10 +141,43 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Passwords and password guessing (docs/security.md, workflows/web/accounts.py).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LEGATO_LOGIN_FAILURE_LIMIT", 10))
+LOGIN_COOLOFF_MINUTES = float(os.environ.get("LEGATO_LOGIN_COOLOFF_MINUTES", 15))
+PASSWORD_MIN_LENGTH = int(os.environ.get("LEGATO_PASSWORD_MIN_LENGTH", 12))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-axes: after LOGIN_FAILURE_LIMIT failed sign-ins for one user name (from any
+# address) or from one address (for any user name), that user or address cannot sign in
+# until LOGIN_COOLOFF_MINUTES after its last failure, nor try a password at all (it is
+# not compared). The counts are rows in the database, shared by every web process; an
+# administrator unlocks by deleting them in the admin (Axes > Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+# A success must not wipe the counts: an attacker with an account of their own would sign
+# in between guesses to clear their address (and the victim's count with it).
+AXES_RESET_ON_SUCCESS = False
+# Guesses during a lockout are refused unrecorded: the lockout ends on time, and the
+# table does not grow with an attacker's persistence.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "workflows.web.accounts.client_address"
+AXES_LOCKOUT_CALLABLE = "workflows.web.accounts.locked_out"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -170,7 +222,8 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Authorization: Token <key>, keys kept as their SHA-256 (workflows/tokens.py).
+        "workflows.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -196,8 +249,12 @@ SPECTACULAR_SETTINGS = {
     "Step Functions semantics in REST form (docs/api.md).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Like everything else, the schema and the docs page need a signed-in user.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Like everything else, the schema and the docs page need a signed-in user with a role
+    # (a user in no group gets 403, as from every other endpoint).
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAuthenticated",
+        "workflows.api.permissions.RolePermission",
+    ],
     # Swagger UI from the vendored sidecar package: the docs page fetches nothing from
     # the internet.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -298,6 +355,12 @@ LEGATO = {
     },
     # Where Map's ItemReader/ResultWriter read and write files (legato:file, s3:*).
     "FILES_ROOT": os.environ.get("LEGATO_FILES_ROOT", str(DATA_DIR / "files")),
+    # Sign-in failures before a user name or an address is locked out, for how long after
+    # its last failure, and the shortest password accepted (set above, where Django and
+    # django-axes read them).
+    "LOGIN_FAILURE_LIMIT": LOGIN_FAILURE_LIMIT,
+    "LOGIN_COOLOFF_MINUTES": LOGIN_COOLOFF_MINUTES,
+    "PASSWORD_MIN_LENGTH": PASSWORD_MIN_LENGTH,
     # The only modules a `python:` Task resource may import (and their submodules).
     # Celery task names a celery: Task may send (exact, or a prefix ending in "*"); none by
     # default, and never Legato's own (legato.*).
@@ -335,5 +398,5 @@ if not DEBUG and not EMBEDDED:
     SECURE_HSTS_PRELOAD = os.environ.get("LEGATO_HSTS_PRELOAD", "0") == "1"
     # Behind a TLS-terminating proxy, redirect http to https and trust its header.
     SECURE_SSL_REDIRECT = os.environ.get("LEGATO_SSL_REDIRECT", "0") == "1"
-    if os.environ.get("LEGATO_BEHIND_PROXY", "0") == "1":
+    if BEHIND_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

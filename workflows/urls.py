@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from csp.decorators import csp_update
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .api import errors as api_errors
-from .web import views
+from .web import accounts, views
 
 # Under /api/ even an unrouted URL (a malformed execution id, say) answers with the
 # API's JSON error body, as the OpenAPI schema documents.
@@ -38,6 +39,16 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in, sign-out and password change; no password reset by e-mail (docs/security.md).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", accounts.PasswordChange.as_view(), name="password_change"),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    # Ahead of the admin's own route, so its password page counts wrong old passwords too.
+    path("admin/password_change/", admin.site.admin_view(accounts.admin_password_change)),
     path("admin/", admin.site.urls),
 ]

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from workflows import dispatch, services
 from workflows.models import Flow
+from workflows.tokens import issue_token
 
 
 class Broker:
@@ -59,8 +59,7 @@ def user(db: Any) -> Any:
 @pytest.fixture
 def api(user: Any) -> APIClient:
     client = APIClient()
-    token = Token.objects.create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 

@@ -253,10 +253,11 @@ def test_a_start_with_wait_works_under_the_asgi_handler(
 ):
     from asgiref.sync import async_to_sync
     from django.test import AsyncClient
-    from rest_framework.authtoken.models import Token
+
+    from workflows.tokens import issue_token
 
     make_flow(PASS_FLOW, name="p")
-    key = Token.objects.create(user=user).key
+    key = issue_token(user)
 
     async def start():
         return await AsyncClient().post(
@@ -481,16 +482,16 @@ def test_the_next_page_of_versions_continues_after_the_last(api, make_flow, monk
 def viewer_api(db):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     from workflows.roles import ensure_roles
+    from workflows.tokens import issue_token
 
     ensure_roles()
     viewer = get_user_model().objects.create_user("vic", password="pw-vic-12345")
     viewer.groups.set(Group.objects.filter(name="viewer"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(viewer)}")
     return client
 
 

@@ -111,19 +111,20 @@ ACTIVITY = {
 }
 
 
-def poll(token_key, path):
+def poll(token_key, path, method="post"):
     async def go():
-        return await AsyncClient().get(path, headers={"Authorization": f"Token {token_key}"})
+        client = AsyncClient()
+        return await getattr(client, method)(path, headers={"Authorization": f"Token {token_key}"})
 
     return async_to_sync(go)()
 
 
 def test_an_activity_task_is_handed_to_a_polling_worker(make_flow, broker, user):
-    from rest_framework.authtoken.models import Token
+    from workflows.tokens import issue_token
 
     execution, _ = services.start_execution(make_flow(ACTIVITY), {"doc": "a.pdf"})
     assert broker.published == []  # nothing for Celery: external workers poll
-    key = Token.objects.create(user=user).key
+    key = issue_token(user)
     response = poll(key, "/api/v1/activities/review/poll?wait=0")
     body = json.loads(response.content)
     assert body["input"] == {"doc": "a.pdf"}
@@ -133,17 +134,43 @@ def test_an_activity_task_is_handed_to_a_polling_worker(make_flow, broker, user)
 
 
 def test_polling_an_idle_activity_answers_204(user):
-    from rest_framework.authtoken.models import Token
+    from workflows.tokens import issue_token
 
-    key = Token.objects.create(user=user).key
+    key = issue_token(user)
     assert poll(key, "/api/v1/activities/nothing/poll?wait=0").status_code == 204
 
 
 def test_polling_without_credentials_is_a_401(db):
     async def go():
-        return await AsyncClient().get("/api/v1/activities/review/poll?wait=0")
+        return await AsyncClient().post("/api/v1/activities/review/poll?wait=0")
 
     assert async_to_sync(go)().status_code == 401
+
+
+def test_a_get_on_the_activity_poll_claims_no_task(make_flow, broker, user):
+    """A claim changes state: a link followed by an operator must not take the work away."""
+    from workflows.tokens import issue_token
+
+    execution, _ = services.start_execution(make_flow(ACTIVITY), {"doc": "a.pdf"})
+    key = issue_token(user)
+    response = poll(key, "/api/v1/activities/review/poll?wait=0", method="get")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert TaskAttempt.objects.get(execution=execution).status == TaskAttempt.Status.SCHEDULED
+
+
+def test_a_browser_session_polls_only_with_a_csrf_token(make_flow, broker, user):
+    from django.test import Client
+
+    services.start_execution(make_flow(ACTIVITY), {"doc": "a.pdf"})
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    refused = client.post("/api/v1/activities/review/poll?wait=0")
+    assert refused.status_code == 403
+    client.get("/account/token/")  # any page sets the CSRF cookie
+    csrf = client.cookies["csrftoken"].value
+    taken = client.post("/api/v1/activities/review/poll?wait=0", headers={"X-CSRFToken": csrf})
+    assert taken.status_code == 200
 
 
 CHILD = {

@@ -11,6 +11,7 @@ from .conftest import TASK_FLOW
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")  # a browser's page on the server it connects to
 
 
 def session_cookie(user):
@@ -34,7 +35,7 @@ async def close_code(communicator):
 async def live_viewer(execution, cookie):
     """A signed-in viewer that has had its catch-up (nothing after seq 3): what it gets
     next is live. ``cookie`` comes from session_cookie(), which needs the database."""
-    headers = [ORIGIN, (b"cookie", cookie)]
+    headers = [ORIGIN, HOST, (b"cookie", cookie)]
     communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/?after_seq=3", headers)
     await communicator.receive_json_from(timeout=5)  # the (empty) catch-up
     return communicator
@@ -44,7 +45,7 @@ def test_an_anonymous_websocket_is_closed_with_4401_before_any_data(make_flow, b
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
 
     async def scenario():
-        communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/", [ORIGIN])
+        communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/", [ORIGIN, HOST])
         return await close_code(communicator)
 
     assert async_to_sync(scenario)() == 4401
@@ -62,9 +63,49 @@ def test_a_websocket_from_a_foreign_origin_is_refused(make_flow, broker, user):
     assert async_to_sync(scenario)() is False
 
 
+def websocket_opens(execution, user, origin, host, secure=False):
+    headers = [(b"origin", origin), (b"host", host), (b"cookie", session_cookie(user))]
+
+    async def scenario():
+        communicator = WebsocketCommunicator(
+            application, f"/ws/executions/{execution.pk}/", headers=headers
+        )
+        if secure:
+            communicator.scope["scheme"] = "wss"
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    return async_to_sync(scenario)()
+
+
+def test_a_websocket_from_another_port_of_the_same_host_is_refused(make_flow, broker, user):
+    """Cookies ignore ports: a page served on another local port is another site."""
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    assert not websocket_opens(execution, user, b"http://127.0.0.1:9999", b"127.0.0.1:8000")
+
+
+def test_a_websocket_whose_host_is_not_allowed_is_refused(make_flow, broker, user):
+    """DNS rebinding: the attacker's name points at the server, so Origin and Host agree."""
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    assert not websocket_opens(execution, user, b"http://evil.example:8000", b"evil.example:8000")
+
+
+def test_a_websocket_from_the_other_scheme_is_refused(make_flow, broker, user):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    assert not websocket_opens(execution, user, b"https://127.0.0.1:8000", b"127.0.0.1:8000")
+    assert websocket_opens(execution, user, b"https://127.0.0.1:8000", b"127.0.0.1:8000", True)
+
+
+def test_a_websocket_from_a_trusted_origin_is_accepted(make_flow, broker, user, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://legato.example.com"]
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    assert websocket_opens(execution, user, b"https://legato.example.com", b"127.0.0.1:8000")
+
+
 def test_a_viewer_first_receives_the_events_after_its_last_seq(make_flow, broker, user):
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
-    headers = [ORIGIN, (b"cookie", session_cookie(user))]
+    headers = [ORIGIN, HOST, (b"cookie", session_cookie(user))]
 
     async def scenario():
         communicator, connected, _ = await connect(
@@ -128,7 +169,7 @@ def test_a_viewer_that_missed_a_message_gets_the_gap_from_the_database(make_flow
     from workflows.broadcast import execution_group
 
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
-    headers = [ORIGIN, (b"cookie", session_cookie(user))]
+    headers = [ORIGIN, HOST, (b"cookie", session_cookie(user))]
     later = {
         "seq": 99,
         "type": "Fake",
@@ -155,7 +196,7 @@ def test_a_viewer_that_missed_a_message_gets_the_gap_from_the_database(make_flow
 
 
 def test_a_websocket_for_an_unknown_execution_is_closed_with_4404(user, db):
-    headers = [ORIGIN, (b"cookie", session_cookie(user))]
+    headers = [ORIGIN, HOST, (b"cookie", session_cookie(user))]
 
     async def scenario():
         communicator, _, _ = await connect(
@@ -171,7 +212,7 @@ def test_a_websocket_of_a_user_without_a_role_is_closed_with_4403(make_flow, bro
 
     execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
     nobody = get_user_model().objects.create_user("nobody", password="pw-nobody-1")
-    headers = [ORIGIN, (b"cookie", session_cookie(nobody))]
+    headers = [ORIGIN, HOST, (b"cookie", session_cookie(nobody))]
 
     async def scenario():
         communicator, _, _ = await connect(f"/ws/executions/{execution.pk}/", headers)

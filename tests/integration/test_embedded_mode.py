@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import stat
 import threading
 import time
 
@@ -135,3 +138,98 @@ def test_a_slow_expression_after_a_task_does_not_hold_up_an_unrelated_start(slow
     assert (quick["status"], spinning["status"]) == ("SUCCEEDED", "RUNNING")
     done = api.wait_terminal([spinning["id"]], timeout=30)[spinning["id"]]
     assert done["error"] == "States.QueryEvaluationError"
+
+
+@contextlib.contextmanager
+def serving(env, log):
+    port = stack.free_port()
+    process = stack.spawn(
+        env, [stack.PYTHON, "manage.py", "serve", "--port", str(port), "--no-examples"], log
+    )
+    try:
+        stack.wait_healthy(f"http://127.0.0.1:{port}", process=process, log=log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stack.stop(process)
+
+
+def serve_once(env, log):
+    with serving(env, log):
+        pass
+    return log.read_text()
+
+
+def test_the_generated_admin_password_is_printed_on_the_first_start_only(tmp_path):
+    env = stack.base_env(tmp_path / "data")
+    del env["LEGATO_ADMIN_PASSWORD"]
+    first = serve_once(env, tmp_path / "first.log")
+    password = (tmp_path / "data" / "admin-password").read_text().strip()
+    assert password in first
+    second = serve_once(env, tmp_path / "second.log")
+    assert "log in as 'admin'" in second
+    assert password not in second
+
+
+PRIVATE_FILES = [
+    "legato.sqlite3",
+    "legato.sqlite3-wal",
+    "legato.sqlite3-shm",
+    "secret_key",
+    "admin-password",
+]
+
+
+def modes(data):
+    return {
+        name: oct(stat.S_IMODE((data / name).stat().st_mode))
+        for name in ["", *PRIVATE_FILES]
+        if (data / name).exists()
+    }
+
+
+PRIVATE = {name: ("0o700" if name == "" else "0o600") for name in ["", *PRIVATE_FILES]}
+
+
+def test_the_data_folder_and_the_database_in_it_are_private_to_their_owner(tmp_path):
+    """The database holds sessions and tokens; its WAL and shared-memory files too."""
+    data = tmp_path / "data"
+    env = stack.base_env(data)
+    del env["LEGATO_ADMIN_PASSWORD"]
+    with serving(env, tmp_path / "serve.log"):
+        seen = modes(data)
+    assert seen == PRIVATE
+
+
+def test_an_existing_data_folder_with_loose_modes_is_made_private(tmp_path):
+    data = tmp_path / "data"
+    env = stack.base_env(data)
+    del env["LEGATO_ADMIN_PASSWORD"]
+    serve_once(env, tmp_path / "first.log")
+    for path in [data, *data.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    with serving(env, tmp_path / "second.log"):
+        seen = modes(data)
+    assert seen == PRIVATE
+
+
+def test_a_locked_out_admin_cannot_sign_in_to_the_embedded_process(tmp_path):
+    env = stack.base_env(tmp_path / "data", LEGATO_LOGIN_FAILURE_LIMIT="3")
+    with serving(env, tmp_path / "serve.log") as base_url:
+        assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD)[1] is not None
+        for _ in range(2):
+            assert stack.sign_in(base_url, "admin", "not-the-password") == (200, None)
+        # The failure that reaches the limit already answers with the lockout page.
+        assert stack.sign_in(base_url, "admin", "not-the-password") == (429, None)
+        assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD) == (429, None)
+
+
+def test_a_forwarded_for_header_does_not_move_a_client_out_of_its_address_lockout(tmp_path):
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: a local
+    client would name a new address for every guess."""
+    env = stack.base_env(tmp_path / "data", LEGATO_LOGIN_FAILURE_LIMIT="3")
+    with serving(env, tmp_path / "serve.log") as base_url:
+        for n in range(3):
+            forwarded = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+            stack.sign_in(base_url, f"someone-{n}", "not-the-password", forwarded)
+        forwarded = {"X-Forwarded-For": "203.0.113.9"}
+        assert stack.sign_in(base_url, "admin", stack.ADMIN_PASSWORD, forwarded) == (429, None)

@@ -76,7 +76,8 @@ def test_execution_ids_are_typed_as_uuids(schema):
 
 
 def test_the_activity_poll_is_documented_with_its_204(schema):
-    poll = schema["paths"]["/api/v1/activities/{name}/poll"]["get"]
+    assert set(schema["paths"]["/api/v1/activities/{name}/poll"]) == {"post"}
+    poll = schema["paths"]["/api/v1/activities/{name}/poll"]["post"]
     assert {"200", "204", "400"} <= set(poll["responses"])
     assert {p["name"] for p in poll["parameters"]} == {"name", "wait", "worker"}
 

@@ -108,22 +108,23 @@ def test_a_signed_in_user_without_a_role_sees_a_page_that_says_so(db):
 
 
 def test_a_user_can_create_and_then_revoke_their_api_token(browser, user):
-    from rest_framework.authtoken.models import Token
+    from workflows.models import ApiToken
+    from workflows.tokens import digest
 
     page = browser.post("/account/token/", {"action": "create"}).content.decode()
-    key = Token.objects.get(user=user).key
-    assert key in page
+    key = page.split("data-legato-token>")[1].split("<")[0]
+    assert ApiToken.objects.get(user=user).digest == digest(key)
     browser.post("/account/token/", {"action": "revoke"})
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
 
 
 def test_a_new_token_replaces_the_old_one(browser, user):
-    from rest_framework.authtoken.models import Token
+    from workflows.models import ApiToken
 
     browser.post("/account/token/", {"action": "create"})
-    first = Token.objects.get(user=user).key
+    first = ApiToken.objects.get(user=user).digest
     browser.post("/account/token/", {"action": "create"})
-    assert Token.objects.get(user=user).key != first
+    assert ApiToken.objects.get(user=user).digest != first
 
 
 def test_the_audit_page_lists_operator_actions_with_their_reasons(browser, execution, user):

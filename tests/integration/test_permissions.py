@@ -3,11 +3,11 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from workflows import services
 from workflows.roles import ensure_roles
+from workflows.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def client_for(role):
     else:
         user = users.objects.create_user(f"u-{role}", password="pw-123-user")
         user.groups.set(Group.objects.filter(name=role))
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 
@@ -98,3 +98,29 @@ def test_starting_and_waiting_allows_exactly_the_roles_that_may_start(
         assert response.status_code == 201
     else:
         assert response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)  # the claim runs on a worker thread's connection
+@pytest.mark.parametrize("role", ROLES)
+def test_polling_an_activity_allows_exactly_the_roles_that_may_operate(
+    world, role, short_lived_connections
+):
+    status = client_for(role).post("/api/v1/activities/a/poll?wait=0").status_code
+    if role == "anonymous":
+        assert status == 401
+    elif allowed(role, "operator"):
+        assert status == 204
+    else:
+        assert status == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_the_api_docs_need_a_role(world, role, path):
+    status = client_for(role).get(path).status_code
+    if role == "anonymous":
+        assert status == 401
+    elif role == "nobody":
+        assert status == 403
+    else:
+        assert status == 200

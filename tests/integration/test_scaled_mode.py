@@ -228,3 +228,47 @@ def test_a_browser_session_receives_live_events_through_redis(scaled):
         seen = pool.submit(asyncio.run, listen()).result()
     assert seen[-1] == "ExecutionSucceeded"
     assert "TaskSucceeded" in seen
+
+
+@pytest.fixture
+def two_web_processes(postgres_url, redis_url, tmp_path):
+    """Two uvicorn processes on one PostgreSQL database, as behind a load balancer."""
+    import psycopg
+
+    database = f"legato_lockout_{secrets.token_hex(4)}"
+    admin = psycopg.connect(postgres_url, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{database}"')
+    url = urlparse(postgres_url)
+    env = stack.base_env(
+        tmp_path,
+        DATABASE_URL=urlunparse(url._replace(path=f"/{database}")),
+        REDIS_URL=redis_url,
+        DJANGO_SECRET_KEY="lockout-test-" + secrets.token_hex(16),
+        LEGATO_INSECURE_COOKIES="1",
+        LEGATO_LOGIN_FAILURE_LIMIT="4",
+    )
+    stack.manage(env, "migrate", "--no-input")
+    stack.manage(env, "bootstrap", "--no-examples")
+    ports = [stack.free_port(), stack.free_port()]
+    log = tmp_path / "web.log"
+    command = [stack.PYTHON, "-m", "uvicorn", "workflows.asgi:application", "--port"]
+    processes = [stack.spawn(env, [*command, str(port)], log) for port in ports]
+    try:
+        for port, process in zip(ports, processes, strict=True):
+            stack.wait_healthy(f"http://127.0.0.1:{port}", process=process, log=log)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            stack.stop(process)
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.close()
+
+
+def test_failed_sign_ins_on_different_web_processes_add_up_to_a_lockout(two_web_processes):
+    first, second = two_web_processes
+    for base_url in (first, second, first):
+        assert stack.sign_in(base_url, "admin", "not-the-password") == (200, None)
+    # The fourth failure, on the other process, reaches the limit of four.
+    assert stack.sign_in(second, "admin", "not-the-password") == (429, None)
+    assert stack.sign_in(first, "admin", stack.ADMIN_PASSWORD) == (429, None)
+    assert stack.sign_in(second, "admin", stack.ADMIN_PASSWORD) == (429, None)

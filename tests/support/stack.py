@@ -133,14 +133,17 @@ class Api:
 
 
 def create_token(env: dict[str, str], user: str = "admin") -> str:
-    out = manage(env, "drf_create_token", user)
-    return re.search(r"([0-9a-f]{40})", out).group(1)
+    """A new API key for ``user`` (replacing any they had: keys are stored hashed)."""
+    return manage(env, "api_token", user).strip()
 
 
-def session_cookie(base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
-    """Log in through the login form, as a browser would; return the Cookie header."""
+def sign_in(
+    base_url: str, username: str, password: str, headers: dict[str, str] | None = None
+) -> tuple[int, str | None]:
+    """Log in through the login form, as a browser would: the status of the answer to the
+    form, and the Cookie header of the signed-in session (None when it did not sign in)."""
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
     page = opener.open(base_url + "/accounts/login/", timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode(
@@ -149,7 +152,24 @@ def session_cookie(base_url: str, username: str = "admin", password: str = ADMIN
     request = urllib.request.Request(
         base_url + "/accounts/login/",
         data=form,  # noqa: S310
-        headers={"Referer": base_url + "/accounts/login/"},
+        headers={"Referer": base_url + "/accounts/login/", **(headers or {})},
     )
-    opener.open(request, timeout=10)
-    return "; ".join(f"{c.name}={c.value}" for c in jar)
+    try:
+        status = opener.open(request, timeout=10).status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return status, cookie if any(c.name == "sessionid" for c in jar) else None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 302 after a sign-in is the answer to look at
+
+
+def session_cookie(base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+    """Log in through the login form, as a browser would; return the Cookie header."""
+    status, cookie = sign_in(base_url, username, password)
+    if cookie is None:
+        raise RuntimeError(f"could not sign in as {username!r}: HTTP {status}")
+    return cookie

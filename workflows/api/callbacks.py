@@ -9,6 +9,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -115,7 +116,9 @@ class ActivityPollSchema(APIView):
         operation_id="pollActivity",
         tags=["callbacks"],
         description="Long poll for the next task of an activity (operator role): up to `wait` "
-        "seconds, then 204 if none came.",
+        "seconds, then 204 if none came. A POST, as taking a task changes state; the body "
+        "is ignored.",
+        request=None,
         parameters=[
             OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH),
             OpenApiParameter(
@@ -140,7 +143,7 @@ class ActivityPollSchema(APIView):
             ),
         },
     )
-    def get(self, request: Request, name: str) -> Response:
+    def post(self, request: Request, name: str) -> Response:
         raise NotImplementedError  # documentation only: activity_poll answers
 
 
@@ -157,29 +160,27 @@ def documented_by(schema_view: type[APIView]) -> Any:
 
 
 @documented_by(ActivityPollSchema)
+@csrf_exempt  # token clients send no CSRF token; a session's POST is checked in _authenticate
 async def activity_poll(request: HttpRequest, name: str) -> HttpResponse:
     """Long poll for the next task of activity ``name``: 200 ``{taskToken, input}`` or 204.
 
-    Async on purpose: a sync view would hold one of the few threads Django gives sync
-    code under ASGI for the whole wait.
+    POST only: taking a task changes state (Step Functions' GetActivityTask is a POST
+    too), so a link followed by an operator's browser must not take work away. Async on
+    purpose: a sync view would hold one of the few threads Django gives sync code under
+    ASGI for the whole wait.
     """
-    user = await sync_to_async(_authenticate)(request)
-    if user is None:
-        return _error(401, "NotAuthenticated", "Authentication credentials were not provided.")
+    user, refusal = await sync_to_async(_authenticate)(request)
+    if refusal is not None:
+        return refusal
     if not await sync_to_async(roles.can_operate)(user):
         return _error(403, "PermissionDenied", "Your role does not allow this.")
-    if request.method != "GET":
+    if request.method != "POST":
         response = _error(405, "MethodNotAllowed", f"Method {request.method} is not allowed.")
-        response["Allow"] = "GET"
+        response["Allow"] = "POST"
         return response
-    try:
-        wait = float(request.GET.get("wait", DEFAULT_POLL_SECONDS))
-    except ValueError:
-        wait = math.nan
-    if not math.isfinite(wait):
+    wait, worker = _poll_parameters(request)
+    if wait is None:
         return _error(400, "InvalidRequest", "wait must be a number of seconds")
-    wait = min(MAX_POLL_SECONDS, max(0.0, wait))
-    worker = request.GET.get("worker", "")[:200] or "anonymous"
     if NUL in name or NUL in worker:  # the database could not compare or store it
         return _error(400, "InvalidRequest", "name and worker must not contain NUL characters")
     deadline = time.monotonic() + wait
@@ -193,20 +194,43 @@ async def activity_poll(request: HttpRequest, name: str) -> HttpResponse:
         await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
 
-def _authenticate(request: HttpRequest) -> Any:
-    from rest_framework.authentication import TokenAuthentication
-    from rest_framework.exceptions import AuthenticationFailed
-
+def _poll_parameters(request: HttpRequest) -> tuple[float | None, str]:
+    """``wait`` clamped to 0–60 s (None when it is not a finite number), and ``worker``."""
     try:
-        found = TokenAuthentication().authenticate(request)
+        wait = float(request.GET.get("wait", DEFAULT_POLL_SECONDS))
+    except ValueError:
+        wait = math.nan
+    worker = request.GET.get("worker", "")[:200] or "anonymous"
+    if not math.isfinite(wait):
+        return None, worker
+    return min(MAX_POLL_SECONDS, max(0.0, wait)), worker
+
+
+def _authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
+    """The token's user, or the session's after the CSRF check DRF's SessionAuthentication
+    makes (the view is exempt from the middleware's). Else a 401 or 403 to answer."""
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+
+    from .authentication import HashedTokenAuthentication
+
+    unauthenticated = _error(
+        401, "NotAuthenticated", "Authentication credentials were not provided."
+    )
+    try:
+        found = HashedTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
-        return None
+        return None, unauthenticated
     if found is not None:
-        return found[0]
+        return found[0], None
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user  # a signed-in browser session (a safe GET needs no CSRF check)
-    return None
+    if user is None or not user.is_authenticated:
+        return None, unauthenticated
+    try:
+        SessionAuthentication().enforce_csrf(request)
+    except PermissionDenied as exc:
+        return None, _error(403, "PermissionDenied", str(exc.detail))
+    return user, None
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:

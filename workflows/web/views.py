@@ -14,8 +14,8 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
-from .. import diagrams, roles
-from ..models import AuditEntry, Event, Execution, Flow
+from .. import diagrams, roles, tokens
+from ..models import ApiToken, AuditEntry, Event, Execution, Flow
 from ..services import execution_summary
 
 RECENT = 20
@@ -159,16 +159,15 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def api_token(request: HttpRequest) -> HttpResponse:
-    """Create, replace or revoke your own API token (admins manage everyone's in the admin)."""
-    from rest_framework.authtoken.models import Token
-
+    """Create, replace or revoke your own API token (admins manage everyone's in the admin).
+    A new key is shown on this response only: the database keeps its SHA-256."""
     new_key = None
     if request.method == "POST":
-        action = request.POST.get("action")
-        Token.objects.filter(user=request.user).delete()
-        if action == "create":
-            new_key = Token.objects.create(user=request.user).key
-    token = Token.objects.filter(user=request.user).first()
+        if request.POST.get("action") == "create":
+            new_key = tokens.issue_token(request.user)
+        else:
+            tokens.revoke_token(request.user)
+    token = ApiToken.objects.filter(user=request.user).first()
     return render(request, "legato/token.html", {"token": token, "new_key": new_key})
 
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import embedded
-from .bootstrap import admin_password_file, ensure_admin, load_examples
+from .bootstrap import FirstAdmin, admin_password_file, ensure_admin, load_examples
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 "and celery workers separately (docs/operations.md)."
             )
         call_command("migrate", interactive=False, verbosity=0)
-        username, _ = ensure_admin()
+        admin = ensure_admin()
         if not options["no_examples"]:
             load_examples()
         resumed = embedded.resume()
@@ -44,11 +44,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         embedded.start_sweeper(stop)
         url = f"http://{options['host']}:{options['port']}/"
-        password = _known_password()
         self.stdout.write(self.style.SUCCESS(f"Legato is running on {url}"))
-        self.stdout.write(
-            f"  log in as {username!r}" + (f" with password {password!r}" if password else "")
-        )
+        self.stdout.write(f"  log in as {admin.username!r}{_login_note(admin)}")
         if resumed:
             self.stdout.write(f"  resumed {resumed} unfinished task attempt(s)")
         self.stdout.flush()
@@ -59,11 +56,19 @@ class Command(BaseCommand):
                 port=options["port"],
                 log_level="warning",
                 lifespan="off",
+                # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local
+                # client could then name a new address for each sign-in guess.
+                proxy_headers=settings.BEHIND_PROXY,
             )
         finally:
             stop.set()
 
 
-def _known_password() -> str | None:
-    path = admin_password_file()
-    return path.read_text().strip() if path.exists() else None
+def _login_note(admin: FirstAdmin) -> str:
+    """The generated password on the first start only: later starts' output (often kept in
+    a log) says where it is instead of repeating it."""
+    if admin.created:
+        return admin.password_note()
+    if admin_password_file().exists():
+        return f" (the password generated on the first start is in {admin_password_file()})"
+    return ""
