@@ -159,3 +159,44 @@ def test_a_definition_naming_an_internal_resource_is_refused(api):
     assert response.status_code == 400
     [problem] = response.json()["error"]["details"]
     assert (problem["rule"], problem["path"]) == ("RESERVED_RESOURCE", "/States/T/Resource")
+
+
+def test_test_state_stops_an_endless_expression_with_its_time_budget(api):
+    state = {
+        "QueryLanguage": "JSONata",
+        "Type": "Pass",
+        "Output": "{% ($f := function($x){ $f($x) }; $f(1)) %}",
+        "End": True,
+    }
+    body = api.post("/api/v1/test-state/", {"definition": state, "input": {}}, format="json").json()
+    assert (body["status"], body["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert "time budget" in body["cause"]
+
+
+def test_a_first_wait_too_long_for_any_date_fails_the_execution_not_the_request(make_flow, api):
+    flow = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    make_flow(flow, name="waits")
+    response = api.post("/api/v1/flows/waits/executions/", {"input": {"s": 1e300}}, format="json")
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["error"]) == ("FAILED", "States.Runtime")
+
+
+def test_a_task_timeout_expression_too_large_for_any_date_fails_the_execution(make_flow, api):
+    task = {"Type": "Task", "Resource": "builtin:echo", "End": True}
+    flow = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {"T": {**task, "TimeoutSeconds": "{% 99999999999999 %}"}},
+    }
+    make_flow(flow, name="slow-task")
+    response = api.post("/api/v1/flows/slow-task/executions/", {"input": {}}, format="json")
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["error"]) == ("FAILED", "States.Runtime")
+
+
+def test_a_literal_task_timeout_too_large_is_refused_when_the_flow_is_saved(api):
+    task = {"Type": "Task", "Resource": "builtin:echo", "TimeoutSeconds": 99999999999999}
+    definition = {"StartAt": "T", "States": {"T": {**task, "End": True}}}
+    response = api.post("/api/v1/flows/", {"name": "t", "definition": definition}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InvalidDefinition"
