@@ -3,18 +3,22 @@
 Layout comes from the definition only; the viewer overlays each state's status by
 setting ``data-status`` on the node, so one DOT serves every execution of a version.
 
-State names, choice-rule descriptions and catch labels are user text, so this module
-writes the DOT itself and every value goes through :func:`quote`: always a double-quoted
-string (never an HTML-like ``<…>`` label), with Graphviz's escapes neutralised, so a name
-is drawn as plain text and cannot add nodes, edges, attributes or links.
+State names, choice-rule descriptions and catch labels are user text. The ``graphviz``
+package writes the DOT, and every ID and attribute value it is given is made by
+:func:`plain`: escaped with ``graphviz.escape()`` (backslashes literal, never an HTML-like
+``<…>`` label) and written as a double-quoted string, so a name is drawn as plain text and
+cannot add nodes, edges, attributes or links.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
+
+import graphviz
+from graphviz import quoting
 
 from . import engine
 
@@ -76,26 +80,86 @@ def _visible(match: re.Match[str]) -> str:
     return "\u2421" if code == 0x7F else "\ufffd"
 
 
-def quote(value: str) -> str:
-    """``value`` as a DOT double-quoted string that Graphviz reads back unchanged.
+class _Plain(quoting.NoHtml):
+    """Text made by :func:`plain`: the only kind of value :class:`PlainDigraph` writes."""
+
+    __slots__ = ()
+
+
+def plain(value: str, *, label: bool = False) -> _Plain:
+    """``value`` as plain text for a DOT ID or attribute value, which Graphviz reads back
+    unchanged.
 
     Every attribute Legato writes is an escString: a backslash starts an escape (``\\N``,
-    ``\\l``, a final ``\\`` that eats the closing quote), so backslashes are doubled before
-    quotes are escaped. A newline becomes ``\\n``, Graphviz's centred line break.
+    ``\\l``, a final ``\\`` that eats the closing quote), so ``graphviz.escape()`` doubles
+    backslashes; it also marks the text as not HTML-like, so the package quotes a ``<…>``
+    string and escapes its quotes instead of passing it through as markup. A newline
+    becomes ``\\n``, Graphviz's centred line break, after the doubling so that it stays one.
     """
     text = _UNDRAWABLE.sub(_visible, value)
-    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+    if label:
+        text = _label_text(text)
+    return _Plain(graphviz.escape(text).replace("\n", "\\n"))
 
 
-def label(text: str) -> str:
-    """Label text, escaped for DOT; Graphviz also decodes entities (``&lt;``) in labels."""
+def _label_text(text: str) -> str:
+    """Graphviz decodes entities (``&lt;``) in labels, so ``&`` is written ``&amp;``."""
     if text.startswith("\n"):
         # Graphviz 16.1 (viz.js) crashes on a label whose first line is empty and whose
         # next line is long (a null function call in wasm); a no-break space is drawn
         # exactly like the empty line it fills.
         text = "\u00a0" + text
-    return quote(text.replace("&", "&amp;"))
+    return text.replace("&", "&amp;")
+
+
+def _plain_attrs(attrs: Mapping[str, str]) -> dict[str, _Plain]:
+    return {name: plain(value, label=name == "label") for name, value in attrs.items()}
+
+
+def _never_bare(identifier: str) -> bool:
+    return False
+
+
+def _quoted(value: str) -> str:
+    """The package's quoting of a :func:`plain` value, always as a double-quoted string."""
+    if not isinstance(value, _Plain):
+        raise TypeError(f"{value!r} would reach the DOT without going through plain()")
+    return quoting.quote(value, is_valid_id=_never_bare)
+
+
+# What the package accepts as attributes: a mapping or (name, value) pairs.
+_Attrs = Mapping[str, str | None] | Iterable[tuple[str, str | None]] | None
+
+
+class PlainDigraph(graphviz.Digraph):
+    """A Digraph that writes only :func:`plain` values, each as a double-quoted string.
+
+    The package would leave a value that is already a DOT ID (``box``, ``s0``) bare and
+    read ``a:b`` as node ``a``, port ``b``; here every ID and value is one quoted string,
+    and a value that skipped :func:`plain` is an error instead of a hole. These are the
+    package's own quoting hooks (its ``Quote`` mixin); should a release stop calling them,
+    :func:`plain` still escapes every value and test_diagrams sees the bare IDs.
+    """
+
+    _quote = _quote_edge = staticmethod(_quoted)
+
+    @classmethod
+    def _a_list(
+        cls, label: str | None = None, kwargs: _Attrs = None, attributes: _Attrs = None
+    ) -> str:
+        items = {"label": label, **dict(kwargs or {}), **dict(attributes or {})}
+        return " ".join(
+            f"{quoting.quote(name)}={_quoted(value)}"
+            for name, value in items.items()
+            if value is not None
+        )
+
+    @classmethod
+    def _attr_list(
+        cls, label: str | None = None, kwargs: _Attrs = None, attributes: _Attrs = None
+    ) -> str:
+        content = cls._a_list(label, kwargs=kwargs, attributes=attributes)
+        return f" [{content}]" if content else ""
 
 
 def graph_for(version: Any) -> dict[str, Any]:
@@ -116,27 +180,30 @@ def build(definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_dot(model: dict[str, Any]) -> str:
-    defaults = {"graph": GRAPH, "node": NODE, "edge": EDGE}
-    lines = ["digraph flow {"]
-    lines += [f"\t{kind} [{_attrs(attrs)}]" for kind, attrs in defaults.items()]
-    lines += _scope(model, None, depth=1)
-    lines += [f"\t{_edge(edge)}" for edge in model["edges"]]
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    dot = PlainDigraph(
+        name=plain("flow"),
+        graph_attr=_plain_attrs(GRAPH),
+        node_attr=_plain_attrs(NODE),
+        edge_attr=_plain_attrs(EDGE),
+    )
+    _scope(dot, model, None)
+    for edge in model["edges"]:
+        attrs = _plain_attrs(_edge_attrs(edge))
+        dot.edge(plain(edge["source"]), plain(edge["target"]), **attrs)
+    return dot.source
 
 
-def _scope(model: dict[str, Any], cluster_id: str | None, depth: int) -> Iterator[str]:
+def _scope(graph: PlainDigraph, model: dict[str, Any], cluster_id: str | None) -> None:
     """A graph body: its own nodes, then its clusters (definition order: branch 1 left)."""
-    indent = "\t" * depth
     for node in model["nodes"]:
         if node.get("cluster") == cluster_id:
-            yield indent + _node(node)
+            graph.node(plain(node["id"]), **_plain_attrs(_node_attrs(node)))
     for cluster in model.get("clusters", []):
         if cluster["parent"] == cluster_id:
-            yield f"{indent}subgraph {quote('cluster_' + cluster['id'])} {{"
-            yield f"{indent}\tgraph [{_attrs(_cluster_attrs(cluster))}]"
-            yield from _scope(model, cluster["id"], depth + 1)
-            yield indent + "}"
+            name = plain(f"cluster_{cluster['id']}")
+            attrs = _plain_attrs(_cluster_attrs(cluster))
+            with graph.subgraph(name=name, graph_attr=attrs) as sub:
+                _scope(sub, model, cluster["id"])
 
 
 def _cluster_attrs(cluster: dict[str, Any]) -> dict[str, str]:
@@ -148,10 +215,10 @@ def _cluster_attrs(cluster: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _node(node: dict[str, Any]) -> str:
+def _node_attrs(node: dict[str, Any]) -> dict[str, str]:
     kind = node["type"]
     if kind in ("Start", "End"):
-        attrs = {
+        return {
             "label": "",
             "shape": "circle",
             "width": "0.22",
@@ -161,27 +228,25 @@ def _node(node: dict[str, Any]) -> str:
             "id": f"terminal-{kind.lower()}",
             "class": f"terminal terminal-{kind.lower()}",
         }
-    elif kind == "Join":
-        attrs = {
+    if kind == "Join":
+        return {
             "label": "",
             "shape": "point",
             "width": "0.08",
             "id": f"join-{node['id']}",
             "class": "join",
         }
-    else:
-        # No tooltip: Graphviz would wrap the node in an <a>; the browser sets the
-        # node's <title> from the graph model instead.
-        attrs = {
-            "label": node["state"],
-            "id": f"state-{node['id']}",
-            **SHAPES.get(kind, {}),
-            "class": f"state type-{kind.lower()}",
-        }
-    return f"{quote(node['id'])} [{_attrs(attrs)}]"
+    # No tooltip: Graphviz would wrap the node in an <a>; the browser sets the
+    # node's <title> from the graph model instead.
+    return {
+        "label": node["state"],
+        "id": f"state-{node['id']}",
+        **SHAPES.get(kind, {}),
+        "class": f"state type-{kind.lower()}",
+    }
 
 
-def _edge(edge: dict[str, Any]) -> str:
+def _edge_attrs(edge: dict[str, Any]) -> dict[str, str]:
     attrs = {"class": f"edge-{edge['kind']}"}
     if edge["label"]:
         attrs["label"] = edge["label"]
@@ -189,11 +254,4 @@ def _edge(edge: dict[str, Any]) -> str:
         attrs["style"] = "dashed"
     if edge["kind"] == "default":
         attrs["style"] = "dotted"
-    return f"{quote(edge['source'])} -> {quote(edge['target'])} [{_attrs(attrs)}]"
-
-
-def _attrs(attrs: dict[str, str]) -> str:
-    return " ".join(
-        f"{name}={label(value) if name == 'label' else quote(value)}"
-        for name, value in attrs.items()
-    )
+    return attrs
