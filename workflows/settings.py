@@ -154,7 +154,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "workflows.api.permissions.RolePermission",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "workflows.api.pagination.StrictCursorPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
