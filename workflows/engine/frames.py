@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections import ChainMap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import errors
+from . import errors, payloads
 from .errors import DATA_LIMIT_EXCEEDED, StatesError
 from .intrinsics import Evaluator as IntrinsicEvaluator
 from .jsonata import Evaluator as JsonataEvaluator
+from .payloads import DEFAULT_MAX_DEPTH
 
 RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = (
     "RUNNING",
@@ -262,14 +262,19 @@ class FramesMixin:
             return None, None
         return state["Next"], output
 
+    def storable(self, value: Any, what: str) -> str:
+        """``value`` as JSON text; a value no JSON column can hold (too deep, NaN, a NUL
+        or a lone surrogate, which only text parsed at run time can bring) fails the
+        execution, uncatchably: saving it would fail in the runtime instead."""
+        try:
+            return payloads.dumps(value, self.snapshot.get("max_depth", DEFAULT_MAX_DEPTH))
+        except payloads.Unstorable as exc:
+            raise StatesError(errors.RUNTIME, f"{what} cannot be stored: {exc}") from None
+
     def check_size(self, value: Any) -> None:
         """A state output over the payload limit fails the execution (uncatchably)."""
         limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if "\\u0000" in text:
-            raise StatesError(
-                errors.RUNTIME, "A state output contains a NUL character, which cannot be stored"
-            )
+        text = self.storable(value, "A state output")
         size = len(text.encode())
         if size > limit:
             raise StatesError(

@@ -20,6 +20,7 @@ from typing import Any
 
 from .distributed import DistributedMixin
 from .frames import ABORTED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, Step, iso, parse_iso
+from .payloads import DEFAULT_MAX_DEPTH
 from .states import StatesMixin
 
 SNAPSHOT_VERSION = 2
@@ -56,11 +57,13 @@ def start(
     secret: str = "",
     max_map_items: int = 0,
     max_history: int = 25_000,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
     ``start_at`` lets an operator re-run from a chosen top-level state (its recorded
-    input given as ``execution_input``).
+    input given as ``execution_input``). ``max_depth`` bounds how deep state outputs and
+    variables may nest (``payloads``).
     """
     snapshot: dict[str, Any] = {
         "v": SNAPSHOT_VERSION,
@@ -70,6 +73,7 @@ def start(
         "max_payload": max_payload_bytes,
         "max_map_items": max_map_items,
         "max_history": max_history,
+        "max_depth": max_depth,
         "secret": secret,
         "context": {
             "Execution": {

@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from . import payloads
 from .errors import StatesError
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -197,6 +198,8 @@ def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise StatesError(QUERY_EVALUATION_ERROR, "$parse: expected a string")
     try:
-        return json.loads(text)
+        return payloads.loads(text)
     except json.JSONDecodeError as exc:
         raise StatesError(QUERY_EVALUATION_ERROR, f"$parse: {exc.msg}") from exc
+    except payloads.Unstorable as exc:
+        raise StatesError(QUERY_EVALUATION_ERROR, f"$parse: {exc}") from exc

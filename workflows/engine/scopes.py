@@ -81,6 +81,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             raise StatesError(
                 errors.RUNTIME, f"The Map has {len(items)} items; the limit is {limit}"
             )
+        self.storable(items, "The Map's items")  # kept in the snapshot
         processor = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
         batches = self._batches(frame_id, frame, state, items)
         total = len(batches) if batches is not None else len(items)

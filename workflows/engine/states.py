@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import choice, errors
+from . import choice, errors, payloads
 from .errors import StatesError
 from .recovery import RecoveryMixin
 
@@ -43,6 +43,15 @@ class StatesMixin(RecoveryMixin):
         return None, None
 
     def _fail_field(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str
+    ) -> str | None:
+        value = self._fail_value(frame_id, frame, state, name)
+        if value is not None and (found := payloads.text_problem(value)):
+            # Only text parsed at run time (States.StringToJson) can hold one.
+            raise StatesError(errors.RUNTIME, f"The {name} holds {found[1]}")
+        return value
+
+    def _fail_value(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str
     ) -> str | None:
         if name in state:

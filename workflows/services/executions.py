@@ -77,13 +77,16 @@ def start_execution(
                 max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
                 max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
                 max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
+                max_depth=settings.LEGATO["MAX_JSON_DEPTH"],
             )
             _persist(execution, step, now)
             if user is not None:
                 audit(user, "start", f"execution:{execution.pk}", reason, flow=flow.name)
     except IntegrityError:
         existing = Execution.objects.filter(flow=flow, name=name).first()
-        if existing is not None and existing.is_open and existing.input == input:
+        if existing is None:
+            raise  # not the name: some other constraint refused a row, a server error
+        if existing.is_open and existing.input == input:
             return existing, False
         raise ExecutionAlreadyExists(
             f"An execution named {name!r} already exists for flow {flow.name!r}."

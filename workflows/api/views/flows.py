@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from django.conf import settings
 from django.db.models import ProtectedError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -336,7 +337,9 @@ class ValidateView(NulFreeMixin, APIView):
     def post(self, request: Request) -> Response:
         body = s.ValidateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = engine.validate(body.validated_data["definition"])
+        result = engine.validate(
+            body.validated_data["definition"], settings.LEGATO["MAX_JSON_DEPTH"]
+        )
         return Response(
             {"valid": result.valid, "diagnostics": [d.as_dict() for d in result.diagnostics]}
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..definition import SourceError, parse
+from ..payloads import DEFAULT_MAX_DEPTH
 from ..validate import Diagnostic
 from .classic import _Classic
 from .cloudflow import _CloudFlow
@@ -47,11 +48,13 @@ def detect(data: Any) -> str:
 
 
 def convert(
-    text_or_data: str | bytes | dict | list, resource_map: dict[str, str] | None = None
+    text_or_data: str | bytes | dict | list,
+    resource_map: dict[str, str] | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> ConversionResult:
     """Convert classic FDL or CloudFlow to ASL; ASL is returned unchanged."""
     try:
-        source = parse(text_or_data)
+        source = parse(text_or_data, max_depth)
     except SourceError as exc:
         diag = Diagnostic(exc.code, exc.code, exc.message, "", ERROR, exc.line, exc.column)
         return ConversionResult(None, [diag], "unknown")
