@@ -227,3 +227,22 @@ def test_a_definition_text_nested_5000_deep_is_a_400_when_the_parser_could_read_
     assert "nested more than 100 levels deep" in diagnostic["message"]
     # The 101st container: the definition's own three, then the Result's 98th bracket.
     assert (diagnostic["line"], diagnostic["column"]) == (1, text.index("[") + 97 + 1)
+
+
+ESCAPED_SURROGATE_KEY = '{"StartAt": "P", "\\ud866": 1, "States": {"P": {"Type": "Succeed"}}}'
+
+
+def test_definition_text_with_an_escaped_lone_surrogate_is_validated_not_a_500(api):
+    # The body is clean: the surrogate appears only when the definition's text is parsed.
+    response = api.post("/api/v1/validate/", {"definition": ESCAPED_SURROGATE_KEY}, format="json")
+    assert response.status_code == 200
+    diagnostics = response.json()["diagnostics"]
+    assert "LONE_SURROGATE" in [d["rule"] for d in diagnostics]
+    assert "/\\ud866" in [d["path"] for d in diagnostics]  # spelled as its escape
+
+
+def test_a_flow_whose_definition_text_has_an_escaped_lone_surrogate_is_a_400(api):
+    body = {"name": "s", "definition": ESCAPED_SURROGATE_KEY}
+    response = api.post("/api/v1/flows/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InvalidDefinition"

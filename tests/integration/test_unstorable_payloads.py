@@ -94,3 +94,14 @@ def test_a_database_refusal_at_start_is_not_reported_as_a_name_clash(make_flow, 
     with pytest.raises(IntegrityError):
         services.start_execution(flow, {}, "only-one")
     assert not Execution.objects.exists()
+
+
+def test_a_task_error_whose_cause_holds_a_lone_surrogate_is_stored_escaped(make_flow, broker):
+    execution, _ = services.start_execution(make_flow(TASK_FLOW), {})
+    attempt = TaskAttempt.objects.get(execution=execution)
+    claim = services.claim_attempt(attempt.pk, "w")
+    services.complete_attempt(attempt.pk, claim.claim, error="Boom\ud800", cause="bad \udfff")
+    attempt.refresh_from_db()
+    execution.refresh_from_db()
+    assert (attempt.error, attempt.cause) == ("Boom\\ud800", "bad \\udfff")
+    assert (execution.status, execution.error) == ("FAILED", "Boom\\ud800")

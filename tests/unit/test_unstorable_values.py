@@ -135,3 +135,10 @@ def test_string_to_json_of_text_nested_thousands_deep_is_an_intrinsic_failure():
     status, error, cause = failed_with(run)
     assert (status, error) == ("FAILED", "States.IntrinsicFailure")
     assert "nested more than 200 levels deep" in cause
+
+
+def test_an_error_quoting_a_lone_surrogate_is_stored_escaped():
+    from workflows.engine.errors import StatesError
+
+    error = StatesError("E\ud800", "cause \x00 \udfff")
+    assert (error.error, error.cause) == ("E\\ud800", "cause \\u0000 \\udfff")

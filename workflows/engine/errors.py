@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .payloads import printable
+
 ALL = "States.ALL"
 TASK_FAILED = "States.TaskFailed"
 TIMEOUT = "States.Timeout"
@@ -24,6 +26,10 @@ class StatesError(Exception):
     """An ASL error: a name (``States.*`` or user-defined) and a human-readable cause."""
 
     def __init__(self, error: str, cause: str = "", aliases: tuple[str, ...] = ()) -> None:
+        # An error or cause may quote a value parsed at run time; the history, the
+        # execution row and the API must still be able to store and print it.
+        error = printable(error) if isinstance(error, str) else error
+        cause = printable(cause) if isinstance(cause, str) else cause
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause

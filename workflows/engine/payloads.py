@@ -59,10 +59,17 @@ class Unstorable(ValueError):
         self.pointer = pointer
 
 
+def printable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate spelled as its ``\\uXXXX`` escape: for
+    messages and pointers that quote a value which could not be stored itself."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _escape(token: str | int) -> str:
     # A key that is the problem must not make the message unprintable in turn.
-    token = _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(token))
-    return token.replace("~", "~0").replace("/", "~1")
+    return printable(str(token)).replace("~", "~0").replace("/", "~1")
 
 
 def _pointer(link: tuple[Any, ...] | None) -> str:

@@ -42,7 +42,12 @@ class Diagnostic:
     column: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # A path or message may quote a key or value holding a lone surrogate or a NUL
+        # (reported as such); the API's and the CLI's UTF-8 output must still hold it.
+        return {
+            key: payloads.printable(value) if isinstance(value, str) else value
+            for key, value in asdict(self).items()
+        }
 
 
 @dataclass
