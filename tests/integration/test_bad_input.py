@@ -246,3 +246,16 @@ def test_a_flow_whose_definition_text_has_an_escaped_lone_surrogate_is_a_400(api
     response = api.post("/api/v1/flows/", body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InvalidDefinition"
+
+
+@pytest.mark.parametrize(
+    "text", [json.dumps("\ud800"), json.dumps({"\udc00": 1}), "[NaN]"], ids=["value", "key", "nan"]
+)
+def test_test_state_of_a_stage_that_parses_unstorable_text_answers_with_the_failure(api, text):
+    state = {"Type": "Pass", "Parameters": {"x.$": "States.StringToJson($.s)"}, "End": True}
+    body = {"definition": state, "input": {"s": text}}
+    response = api.post("/api/v1/test-state/", body, format="json")
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.Runtime")
+    assert answer["inspectionData"]["afterParameters"].startswith("(not shown: ")

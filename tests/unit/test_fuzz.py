@@ -214,3 +214,15 @@ PARSING_FLOW = {
 def test_text_parsed_at_run_time_never_breaks_an_execution(text):
     run = Run(PARSING_FLOW).finish({"s": text})  # the harness stores each step strictly
     assert run.status in ("SUCCEEDED", "FAILED")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(HOSTILE_JSON_TEXT, DEEP_BRACKETS, st.text(max_size=30)))
+def test_a_test_state_answer_is_always_json_a_client_can_read(text):
+    from datetime import UTC, datetime
+
+    from workflows.engine.inspect import inspect_state
+
+    state = {"Type": "Pass", "Parameters": {"x.$": "States.StringToJson($.s)"}, "End": True}
+    answer = inspect_state(state, {"s": text}, now=datetime(2026, 1, 1, tzinfo=UTC))
+    json.dumps(answer, allow_nan=False, ensure_ascii=False).encode("utf-8")
