@@ -259,3 +259,17 @@ def test_test_state_of_a_stage_that_parses_unstorable_text_answers_with_the_fail
     answer = response.json()
     assert (answer["status"], answer["error"]) == ("FAILED", "States.Runtime")
     assert answer["inspectionData"]["afterParameters"].startswith("(not shown: ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("TimestampPath", "9999-12-31T23:59:59-14:00"), ("SecondsPath", 10**30)],
+)
+def test_a_wait_past_the_year_9999_from_the_input_fails_the_execution_not_a_500(
+    api, broker, field, value
+):
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", field: "$.t", "End": True}}}
+    api.post("/api/v1/flows/", {"name": "w", "definition": wait}, format="json")
+    response = api.post("/api/v1/flows/w/executions/", {"input": {"t": value}}, format="json")
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["error"]) == ("FAILED", "States.Runtime")

@@ -142,3 +142,67 @@ def test_an_error_quoting_a_lone_surrogate_is_stored_escaped():
 
     error = StatesError("E\ud800", "cause \x00 \udfff")
     assert (error.error, error.cause) == ("E\\ud800", "cause \\u0000 \\udfff")
+
+
+# --- times beyond the calendar (year 9999) ------------------------------------------------
+
+
+def test_a_wait_longer_than_the_calendar_fails_with_states_runtime():
+    wait = {"Type": "Wait", "SecondsPath": "$.s", "End": True}
+    for seconds in (10**30, 1e300):
+        run = Run(machine({"W": wait})).finish({"s": seconds})
+        status, error, cause = failed_with(run)
+        assert (status, error) == ("FAILED", "States.Runtime")
+        assert "after the year 9999" in cause
+
+
+def test_a_wait_until_after_year_9999_in_utc_fails_with_states_runtime():
+    wait = {"Type": "Wait", "TimestampPath": "$.t", "End": True}
+    run = Run(machine({"W": wait})).finish({"t": "9999-12-31T23:59:59-14:00"})
+    assert failed_with(run)[:2] == ("FAILED", "States.Runtime")
+
+
+def test_a_task_timeout_beyond_the_calendar_fails_with_states_runtime():
+    task = {"Type": "Task", "Resource": "r", "TimeoutSecondsPath": "$.t", "End": True}
+    run = Run(machine({"T": task})).finish({"t": 10**30})
+    assert failed_with(run)[:2] == ("FAILED", "States.Runtime")
+
+
+def test_a_retry_backing_off_beyond_the_calendar_waits_until_the_calendar_ends():
+    retry = {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 99999999, "BackoffRate": 1e9}
+    task = {"Type": "Task", "Resource": "r", "Retry": [{**retry, "MaxAttempts": 3}], "End": True}
+    run = Run(machine({"T": task}), lambda resource, payload, attempt: {"error": "E"})
+    run.start({})
+    first = run.commands[-1]
+    run.send({"type": "task_failed", "key": first["key"], "error": "E", "cause": ""})
+    run.send({"type": "timer_fired", "key": run.commands[-1]["key"]})
+    run.send({"type": "task_failed", "key": run.commands[-1]["key"], "error": "E", "cause": ""})
+    timer = run.commands[-1]
+    assert (timer["type"], timer["fire_at"]) == ("start_timer", "9999-12-31T23:59:59.000Z")
+
+
+# --- inputs a state computes for its work: a task's, a branch's, an iteration's ---------
+
+PARSED = {"x.$": "States.StringToJson($.s)"}
+INNER = {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}}
+
+
+def test_a_task_input_holding_nan_fails_with_states_runtime_before_it_is_scheduled():
+    task = {"Type": "Task", "Resource": "r", "Parameters": PARSED, "End": True}
+    run = Run(machine({"T": task})).finish({"s": "[NaN]"})
+    assert failed_with(run)[:2] == ("FAILED", "States.Runtime")
+    assert not [c for c in run.commands if c["type"] == "run_task"]
+
+
+def test_a_parallel_branch_input_holding_a_lone_surrogate_fails_with_states_runtime():
+    parallel = {"Type": "Parallel", "Parameters": PARSED, "Branches": [INNER], "End": True}
+    run = Run(machine({"P": parallel})).finish({"s": LONE_SURROGATE_TEXT})
+    assert failed_with(run)[:2] == ("FAILED", "States.Runtime")
+
+
+def test_a_map_iteration_input_holding_a_lone_surrogate_fails_the_map():
+    selector = {"v.$": "States.StringToJson($$.Map.Item.Value)"}
+    state = {"Type": "Map", "ItemsPath": "$.items", "ItemSelector": selector, "End": True}
+    run = Run(machine({"M": {**state, "ItemProcessor": INNER}}))
+    run.finish({"items": ["1", LONE_SURROGATE_TEXT]})
+    assert failed_with(run)[:2] == ("FAILED", "States.Runtime")

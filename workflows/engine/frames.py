@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import ChainMap
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import errors, payloads
@@ -25,6 +25,8 @@ JSONATA = "JSONata"
 DEFAULT_MAX_PAYLOAD = 256 * 1024
 DEFAULT_MAX_HISTORY = 25_000
 HISTORY_LIMIT = "Legato.HistoryLimitExceeded"
+# The last moment a timer can be kept at (datetime's, and the database's, last year).
+END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 @dataclass
@@ -139,6 +141,23 @@ class FramesMixin:
         if self._jsonata is None:
             self._jsonata = JsonataEvaluator(self.now, self.rng())
         return self._jsonata
+
+    def later(self, seconds: float, what: str) -> datetime:
+        """``seconds`` from now; a moment after the calendar's end (year 9999 in UTC, which
+        a number from the input can ask for) fails the execution instead of the runtime."""
+        try:
+            return self.at(self.now + timedelta(seconds=seconds), what)
+        except OverflowError:
+            raise StatesError(errors.RUNTIME, f"{what} ends after the year 9999") from None
+
+    @staticmethod
+    def at(moment: datetime, what: str) -> datetime:
+        """``moment``, if the year 9999 has not ended by then in UTC (timers are kept there)."""
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise StatesError(errors.RUNTIME, f"{what} ends after the year 9999") from None
+        return moment
 
     def timer(self, frame_id: str, kind: str, fire_at: datetime) -> str:
         key = self.next_key("w")

@@ -15,11 +15,22 @@ modify it in place.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .distributed import DistributedMixin
-from .frames import ABORTED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, Step, iso, parse_iso
+from .errors import StatesError
+from .frames import (
+    ABORTED,
+    END_OF_TIME,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    Step,
+    iso,
+    parse_iso,
+)
 from .payloads import DEFAULT_MAX_DEPTH
 from .states import StatesMixin
 
@@ -95,7 +106,11 @@ def start(
     run.emit("ExecutionStarted", details={"input": execution_input})
     timeout = definition.get("TimeoutSeconds")
     if isinstance(timeout, int) and timeout > 0:
-        run.timer("", "execution_timeout", now + timedelta(seconds=timeout))
+        try:
+            deadline = run.later(timeout, "The execution's timeout")
+        except StatesError:  # after the calendar's end: as good as none
+            deadline = END_OF_TIME
+        run.timer("", "execution_timeout", deadline)
     run.enter("", start_at or definition["StartAt"], execution_input)
     return run.step
 

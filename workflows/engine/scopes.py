@@ -28,6 +28,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
 
     def _parallel(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
         data = self.effective_input(frame_id, frame, state)
+        self.storable(data, "The branches' input")  # each branch's first state records it
         branches = join_pointer(self._state_pointer(frame_id, frame), "Branches")
         count = len(state["Branches"])
         self.emit("ParallelStateStarted", frame["state"], "running", {}, frame_id)
@@ -280,6 +281,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             if children["ok"][index]:
                 continue  # succeeded before a redrive
             data = self._iteration_input(frame_id, frame, state, index)
+            self.storable(data, f"Iteration {index}'s input")
             start = self.start_run if children["distributed"] else self.start_child  # type: ignore[attr-defined]
             start(frame_id, frame, index, children["pointer"], data)
         if children["next"] >= children["total"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from . import choice, errors, payloads
@@ -125,7 +125,7 @@ class StatesMixin(RecoveryMixin):
                 raise StatesError(
                     errors.RUNTIME, f"The wait must be a non-negative number, got {seconds!r}"
                 )
-            return self.now + timedelta(seconds=seconds)
+            return self.later(seconds, "The wait")
         if "Timestamp" in state:
             stamp = self.field(frame_id, frame, state, state["Timestamp"])
         else:
@@ -133,7 +133,8 @@ class StatesMixin(RecoveryMixin):
         moment = choice.parse_timestamp(stamp)
         if moment is None:
             raise StatesError(errors.RUNTIME, f"not an RFC 3339 timestamp: {stamp!r}")
-        return moment.replace(microsecond=0)  # Step Functions truncates milliseconds
+        # Step Functions truncates milliseconds.
+        return self.at(moment.replace(microsecond=0), "The wait")
 
     def _wait_done(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
         data = frame.pop("effective", frame["input"])
