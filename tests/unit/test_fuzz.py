@@ -226,3 +226,24 @@ def test_a_test_state_answer_is_always_json_a_client_can_read(text):
     state = {"Type": "Pass", "Parameters": {"x.$": "States.StringToJson($.s)"}, "End": True}
     answer = inspect_state(state, {"s": text}, now=datetime(2026, 1, 1, tzinfo=UTC))
     json.dumps(answer, allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+def _moment(naive, minutes):
+    from datetime import timedelta, timezone
+
+    return naive.replace(tzinfo=timezone(timedelta(minutes=minutes))).isoformat()
+
+
+WAIT_VALUES = st.one_of(
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.builds(_moment, st.datetimes(), st.integers(-14 * 60, 14 * 60)),  # years 1-9999
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["SecondsPath", "TimestampPath"]), WAIT_VALUES)
+def test_a_wait_for_any_number_or_moment_from_the_input_ends_the_execution(field, value):
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", field: "$.v", "End": True}}}
+    run = Run(wait).finish({"v": value})
+    assert run.status in ("SUCCEEDED", "FAILED")
