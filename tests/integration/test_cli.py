@@ -164,3 +164,25 @@ def test_flow_run_reports_a_state_output_it_cannot_hold_as_a_failed_execution(tm
     body = json.loads(result.stdout)
     assert (body["status"], body["error"]) == ("FAILED", "States.Runtime")
     assert "surrogate" in body["cause"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ('{"StartAt": "P", "\\ud866": 1, "States": {"P": {"Type": "Succeed"}}}', "LONE_SURROGATE"),
+        ("StartAt: P\nStates:\n  P: {Type: Pass, Result: .inf, End: true}\n", "NOT_A_JSON_NUMBER"),
+        (
+            "version: v1\ntype: flow\nsteps:\n  - {type: pass, name: p, outputMappings: "
+            "[{target: x, source: .nan}]}\n",
+            "NOT_A_JSON_NUMBER",
+        ),
+    ],
+    ids=["asl-lone-surrogate", "asl-infinity", "fdl-nan"],
+)
+def test_flow_convert_reports_what_no_json_can_hold_instead_of_printing_it(tmp_path, text, rule):
+    path = write(tmp_path, "f.yaml", text)
+    result = flow("convert", path, tmp_path=tmp_path)
+    assert result.returncode == 1, result.stderr
+    body = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(name))
+    assert body["definition"] is None
+    assert rule in [d["rule"] for d in body["diagnostics"]]

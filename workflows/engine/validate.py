@@ -118,11 +118,8 @@ class _Checker(StateChecks):
         self.machine(root, "", language, top=True)
 
     def unstorable(self, root: dict[str, Any]) -> None:
-        """Strings and numbers no JSON column (or UTF-8 text) can hold. Depth was checked
-        when parsing, so every value here is shallow enough to walk."""
-        for found in payloads.problems(root, payloads.MAX_DEPTH_CEILING):
-            rule, message = _UNSTORABLE.get(found.kind, ("UNSTORABLE", found.message))
-            self.schema(rule, message, found.pointer)
+        for diagnostic in unstorable(root):
+            self.schema(diagnostic.rule, diagnostic.message, diagnostic.path)
 
     def machine(
         self,
@@ -328,6 +325,16 @@ def successors(state: Any) -> Iterator[str]:
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("Next"), str):
                     yield item["Next"]
+
+
+def unstorable(data: Any) -> list[Diagnostic]:
+    """Strings and numbers in ``data`` no JSON column (or UTF-8 text) can hold. Depth is
+    checked when parsing, so every value here is shallow enough to walk."""
+    diagnostics = []
+    for found in payloads.problems(data, payloads.MAX_DEPTH_CEILING):
+        rule, message = _UNSTORABLE.get(found.kind, ("UNSTORABLE", found.message))
+        diagnostics.append(Diagnostic("SCHEMA_VALIDATION_FAILED", rule, message, found.pointer))
+    return diagnostics
 
 
 def _positive_int(value: Any) -> bool:
