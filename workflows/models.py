@@ -94,10 +94,23 @@ def scoped_definition(version_id: int, scope: str) -> dict[str, Any]:
 @lru_cache(maxsize=1024)
 def definition_of(version_id: int) -> dict[str, Any]:
     """The parsed definition of a version, cached: versions never change."""
-    from .engine import parse
+    from .engine import SourceError, parse
+    from .engine.payloads import MAX_DEPTH_CEILING
 
-    source = FlowVersion.objects.values_list("source", flat=True).get(pk=version_id)
-    return parse(source).data
+    source, source_format, saved = FlowVersion.objects.values_list(
+        "source", "source_format", "definition"
+    ).get(pk=version_id)
+    # Validated when saved; the ceiling, not today's setting, so that lowering the setting
+    # never makes a saved version unreadable.
+    try:
+        parsed = parse(source, MAX_DEPTH_CEILING).data
+    except SourceError:  # saved before nesting was limited
+        return saved
+    if source_format == "yaml" and parsed != saved:
+        # Saved when YAML was read as YAML 1.1 (`yes` was true, `017` fifteen): the version
+        # keeps the meaning it was validated with, in the column's key order.
+        return saved
+    return parsed
 
 
 class Execution(models.Model):

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import engine
 from .engine.distributed import MAP_RESOURCE
+from .engine.payloads import DEFAULT_MAX_DEPTH
 from .resources import TaskContext, invoke
 
 
@@ -50,6 +51,7 @@ def run(
     name: str = "local",
     max_workers: int = 8,
     seed: int | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Outcome:
     """Run ``definition`` on ``execution_input`` until it ends; return how it ended."""
     execution_id = str(uuid.uuid4())
@@ -61,6 +63,7 @@ def run(
         execution_name=name,
         state_machine_name=name,
         seed=random.SystemRandom().getrandbits(32) if seed is None else seed,
+        max_depth=max_depth,
     )
     events = list(step.events)
     timers: list[tuple[datetime, str]] = []

@@ -16,6 +16,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 
 from workflows import private
+from workflows.engine.payloads import MAX_DEPTH_CEILING
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LEGATO_DATA_DIR", BASE_DIR / "data"))
@@ -230,7 +231,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "workflows.api.permissions.RolePermission",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "workflows.api.pagination.StrictCursorPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "workflows.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -330,6 +331,13 @@ LEGATO = {
     # long chain cannot keep a pool process from the other executions waiting.
     "CONTINUE_SECONDS": float(os.environ.get("LEGATO_CONTINUE_SECONDS", 0.5)),
     "MAX_PAYLOAD_BYTES": int(os.environ.get("LEGATO_MAX_PAYLOAD_BYTES", 256 * 1024)),
+    # How deep a payload, a request body's field or a definition may nest. Deeper values
+    # are refused where they come in (400, States.Runtime): later recursive code and
+    # SQLite's JSON functions would fail on them as a 500. At most MAX_DEPTH_CEILING
+    # (200; see engine/payloads.py): a larger setting is lowered to it.
+    "MAX_JSON_DEPTH": max(
+        1, min(int(os.environ.get("LEGATO_MAX_JSON_DEPTH", 100)), MAX_DEPTH_CEILING)
+    ),
     # An execution whose history grows past this fails (Step Functions: 25,000).
     "MAX_HISTORY_EVENTS": int(os.environ.get("LEGATO_MAX_HISTORY_EVENTS", 25_000)),
     # The most items one Map state may fan out to.

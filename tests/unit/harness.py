@@ -19,6 +19,13 @@ def echo_tasks(resource: str, payload: Any, attempt: int) -> dict[str, Any]:
     return {"output": payload}
 
 
+def _stored(value: Any) -> str:
+    """JSON text as a database would take it: no NaN, and encodable as UTF-8."""
+    text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    text.encode("utf-8")
+    return text
+
+
 class Run:
     def __init__(self, definition: dict[str, Any], tasks: TaskFn = echo_tasks) -> None:
         self.definition = definition
@@ -29,8 +36,8 @@ class Run:
         self.snapshot: dict[str, Any] = {}
 
     def _take(self, step: engine.Step) -> list[dict[str, Any]]:
-        self.snapshot = json.loads(json.dumps(step.snapshot))
-        self.events.extend(json.loads(json.dumps(step.events)))
+        self.snapshot = json.loads(_stored(step.snapshot))
+        self.events.extend(json.loads(_stored(step.events)))
         self.commands.extend(step.commands)
         return step.commands
 

@@ -409,3 +409,23 @@ def test_a_task_naming_an_internal_resource_is_refused():
     source = '{"StartAt": "T", "States": {"T": ' + task + "}}"
     [diag] = validate(source).diagnostics
     assert (diag.rule, diag.path) == ("RESERVED_RESOURCE", "/States/T/Resource")
+
+
+def test_intrinsic_calls_nested_thousands_deep_are_a_diagnostic_not_a_crash():
+    call = "States.Array(" * 2000 + "1" + ")" * 2000
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": {"x.$": call}, "End": True}},
+    }
+    result = validate(definition)
+    assert not result.valid
+    assert any("calls nested more than 32 deep" in d.message for d in result.diagnostics)
+
+
+def test_intrinsic_calls_may_nest_32_deep():
+    call = "States.Array(" * 32 + "1" + ")" * 32
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": {"x.$": call}, "End": True}},
+    }
+    assert validate(definition).valid

@@ -65,7 +65,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             code, "The request is invalid.", status.HTTP_400_BAD_REQUEST, response.data
         )
     detail = getattr(exc, "detail", str(exc))
-    response.data = {"error": {"code": code, "message": str(detail), "details": None}}
+    # Where in the body, when the parser knows (MalformedJSON).
+    details = {"path": exc.pointer} if hasattr(exc, "pointer") else None
+    response.data = {"error": {"code": code, "message": str(detail), "details": details}}
     return response
 
 

@@ -4,43 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
+
+from ..engine import payloads
 
 NUL = "\x00"
 
 
-def has_nul(value: Any) -> bool:
-    """Whether any string in a parsed JSON value (keys included) holds a NUL character.
+class MalformedJSON(ParseError):
+    """A body that parsed but cannot be stored, with the JSON pointer of the problem."""
 
-    PostgreSQL stores no NUL in text or jsonb: such a value would fail as a 500 at save.
-    Iterative: a parsed document may be nested as deep as the parser allows.
-    """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if NUL in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    def __init__(self, message: str, pointer: str) -> None:
+        super().__init__(f"JSON parse error - {message} at {pointer or '/'}")
+        self.pointer = pointer
 
 
 class SafeJSONParser(JSONParser):
-    """DRF's JSON parser, plus: nesting too deep for Python's parser is a 400, and so is a
-    string holding a NUL character (``\\u0000``), which the database cannot store."""
+    """DRF's JSON parser, plus: a body that cannot be stored is a 400 saying where.
+
+    That is nesting deeper than ``LEGATO["MAX_JSON_DEPTH"]`` below the body's top level,
+    a NUL character (the database cannot store it) or a lone UTF-16 surrogate (no UTF-8
+    text can hold it) in any string or key. DRF already refuses NaN and the infinities.
+    """
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise ParseError("JSON parse error - the document is nested too deeply") from exc
-        if has_nul(data):
-            raise ParseError("JSON strings must not contain NUL characters (\\u0000).")
+        found = payloads.problem(data, settings.LEGATO["MAX_JSON_DEPTH"], envelope=True)
+        if found is not None:
+            raise MalformedJSON(found.message, found.pointer)
         return data
 
 

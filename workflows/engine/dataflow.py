@@ -174,6 +174,8 @@ class DataflowMixin(FramesMixin):
         """Store assignments in the frame's scope; the history records them as JSON text."""
         if not values:
             return {}
+        for name, value in values.items():
+            self.storable(value, f"The variable {name!r}")  # type: ignore[attr-defined]
         self.frame(frame_id).setdefault("vars", {}).update(values)
         return {
             "assignedVariables": {

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from . import payloads, yaml12
+from .payloads import DEFAULT_MAX_DEPTH
 
 
 @dataclass
@@ -56,66 +57,62 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-# libyaml's C parser when PyYAML was built with it: parsing and composing positions are the
-# slowest part of validating a large definition.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """SafeLoader (libyaml's when available) that refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        # A definition is JSON: keys such as `~` or `1` would reach every checker as
-        # None or int, so they are refused where the line and column are still known.
-        if not isinstance(key, str):
-            raise SourceError(
-                "INVALID_YAML_DESCRIPTION",
-                f"mapping keys must be strings, not {key!r}",
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-        if key in seen:
-            raise SourceError(
-                "DUPLICATE_KEY",
-                f"duplicate key {key!r}",
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_SafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def looks_like_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
 
-def parse(text: str | bytes | dict | list) -> Source:
-    """Parse JSON or YAML text (or take already-parsed data) into a :class:`Source`."""
+def parse(text: str | bytes | dict | list, max_depth: int = DEFAULT_MAX_DEPTH) -> Source:
+    """Parse JSON or YAML text (or take already-parsed data) into a :class:`Source`.
+
+    YAML is read as YAML 1.2 (core schema, see ``yaml12``). Nesting deeper than
+    ``max_depth`` is refused here, before any recursive code meets it.
+    """
     if isinstance(text, dict | list):
+        _refuse_depth(text, max_depth)
         return Source(text, {}, "data")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise SourceError("INVALID_ENCODING", f"not UTF-8: {exc}", None, None) from exc
-    if looks_like_json(text):
-        data = _parse_json(text)
-        fmt = "json"
-    else:
-        _refuse_aliases(text)
-        data = _parse_yaml(text)
-        fmt = "yaml"
-    return Source(data, _positions(text), fmt)
+    _refuse_surrogates(text)
+    if not looks_like_json(text):
+        try:
+            data, positions = yaml12.load(text, max_depth)
+        except yaml12.ReadError as exc:
+            raise SourceError(exc.code, exc.message, exc.line, exc.column) from exc
+        return Source(data, positions, "yaml")
+    data = _parse_json(text, max_depth)
+    return Source(data, yaml12.positions(text, max_depth), "json")
 
 
-def _parse_json(text: str) -> Any:
+def _refuse_depth(data: Any, max_depth: int) -> None:
+    found = next((p for p in payloads.problems(data, max_depth) if p.kind == payloads.DEPTH), None)
+    if found is not None:
+        raise SourceError(
+            "INVALID_JSON_DESCRIPTION", f"{found.message} at {found.pointer}", None, None
+        )
+
+
+def _refuse_surrogates(text: str) -> None:
+    """A lone surrogate (from a caller's string, never from UTF-8) fails libyaml's encoder."""
+    offset = payloads.lone_surrogate_at(text)
+    if offset is not None:
+        line, column = _line_column(text, offset)
+        message = "the text holds a lone UTF-16 surrogate, which is not Unicode text"
+        raise SourceError("INVALID_ENCODING", message, line, column)
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _parse_json(text: str, max_depth: int) -> Any:
+    deep_at = payloads.too_deep_at(text, max_depth)
+    if deep_at is not None:  # refused before Python's recursive reader sees it
+        line, column = _line_column(text, deep_at)
+        message = f"nested more than {max_depth} levels deep"
+        raise SourceError("INVALID_JSON_DESCRIPTION", message, line, column)
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicates)
     except json.JSONDecodeError as exc:
@@ -133,63 +130,7 @@ def _find_duplicate(text: str, key: str) -> tuple[int | None, int | None]:
     second = text.find(needle, first + 1) if first >= 0 else -1
     if second < 0:
         return None, None
-    line = text.count("\n", 0, second) + 1
-    return line, second - (text.rfind("\n", 0, second) + 1) + 1
-
-
-def _refuse_aliases(text: str) -> None:
-    """YAML anchors and aliases let a few lines expand to billions of nodes (a "YAML
-    bomb"); definitions never need them, so they are refused before anything expands."""
-    try:
-        for event in yaml.parse(text, Loader=_FAST_LOADER):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                raise SourceError(
-                    "INVALID_YAML_DESCRIPTION",
-                    "YAML anchors and aliases (&name, *name) are not allowed in definitions",
-                    mark.line + 1,
-                    mark.column + 1,
-                )
-    except yaml.YAMLError:
-        return  # the real parse below reports the syntax error with its position
-
-
-def _parse_yaml(text: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - _SafeLoader is a SafeLoader
-    except SourceError:
-        raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        col = mark.column + 1 if mark else None
-        raise SourceError("INVALID_YAML_DESCRIPTION", str(exc.problem), line, col) from exc
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise SourceError("INVALID_YAML_DESCRIPTION", str(exc), None, None) from exc
-
-
-def _positions(text: str) -> dict[str, tuple[int, int]]:
-    """Map JSON pointers to positions by composing the text as YAML (a JSON superset)."""
-    try:
-        root = yaml.compose(text, Loader=_FAST_LOADER)  # noqa: S506 - compose builds no objects
-    except (yaml.YAMLError, RecursionError):
-        return {}
-    out: dict[str, tuple[int, int]] = {}
-    if root is not None:
-        _walk(root, "", out)
-    return out
-
-
-def _walk(node: yaml.Node, pointer: str, out: dict[str, tuple[int, int]]) -> None:
-    out.setdefault(pointer, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            child = join_pointer(pointer, key_node.value)
-            out[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, join_pointer(pointer, index), out)
+    return _line_column(text, second)
 
 
 def position(source: Source, pointer: str) -> tuple[int | None, int | None]:

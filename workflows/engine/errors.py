@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .payloads import printable
+
 ALL = "States.ALL"
 TASK_FAILED = "States.TaskFailed"
 TIMEOUT = "States.Timeout"
@@ -36,6 +38,10 @@ class StatesError(Exception):
         propagated: bool = False,
         state_failed: bool = False,
     ) -> None:
+        # An error or cause may quote a value parsed at run time; the history, the
+        # execution row and the API must still be able to store and print it.
+        error = printable(error) if isinstance(error, str) else error
+        cause = printable(cause) if isinstance(cause, str) else cause
         super().__init__(f"{error}: {cause}" if cause else str(error))
         # A Fail state without Error fails with no error name at all (error None).
         self.error = error

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections import ChainMap
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import errors
+from . import errors, payloads
 from .budget import json_size_exceeds
 from .errors import DATA_LIMIT_EXCEEDED, StatesError
 from .intrinsics import Evaluator as IntrinsicEvaluator
 from .jsonata import Evaluator as JsonataEvaluator
+from .payloads import DEFAULT_MAX_DEPTH
 
 RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = (
     "RUNNING",
@@ -26,6 +26,8 @@ JSONATA = "JSONata"
 DEFAULT_MAX_PAYLOAD = 256 * 1024
 DEFAULT_MAX_HISTORY = 25_000
 HISTORY_LIMIT = "Legato.HistoryLimitExceeded"
+# The last moment a timer can be kept at (datetime's, and the database's, last year).
+END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 @dataclass
@@ -159,6 +161,23 @@ class FramesMixin:
         if self._jsonata is None:
             self._jsonata = JsonataEvaluator(self.now, self.rng())
         return self._jsonata
+
+    def later(self, seconds: float, what: str) -> datetime:
+        """``seconds`` from now; a moment after the calendar's end (year 9999 in UTC, which
+        a number from the input can ask for) fails the execution instead of the runtime."""
+        try:
+            return self.at(self.now + timedelta(seconds=seconds), what)
+        except OverflowError:
+            raise StatesError(errors.RUNTIME, f"{what} ends after the year 9999") from None
+
+    @staticmethod
+    def at(moment: datetime, what: str) -> datetime:
+        """``moment``, if the year 9999 has not ended by then in UTC (timers are kept there)."""
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise StatesError(errors.RUNTIME, f"{what} ends after the year 9999") from None
+        return moment
 
     def timer(self, frame_id: str, kind: str, fire_at: datetime) -> str:
         key = self.next_key("w")
@@ -299,15 +318,20 @@ class FramesMixin:
             )
         return value
 
+    def storable(self, value: Any, what: str) -> str:
+        """``value`` as JSON text; a value no JSON column can hold (too deep, NaN, a NUL
+        or a lone surrogate, which only text parsed at run time can bring) fails the
+        execution, uncatchably: saving it would fail in the runtime instead."""
+        try:
+            return payloads.dumps(value, self.snapshot.get("max_depth", DEFAULT_MAX_DEPTH))
+        except payloads.Unstorable as exc:
+            raise StatesError(errors.RUNTIME, f"{what} cannot be stored: {exc}") from None
+
     def check_size(self, value: Any) -> None:
         """A state output over the payload limit fails the execution (uncatchably)."""
         limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
         self.bounded(value)
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if "\\u0000" in text:
-            raise StatesError(
-                errors.RUNTIME, "A state output contains a NUL character, which cannot be stored"
-            )
+        text = self.storable(value, "A state output")
         size = len(text.encode())
         if size > limit:
             raise StatesError(

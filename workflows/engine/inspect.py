@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from . import payloads
 from .errors import PARAMETER_PATH_FAILURE, StatesError
 from .frames import iso
 from .interpreter import _Run
@@ -132,7 +133,7 @@ def _answer(
     run: _Run,
     assigned: dict[str, Any],
 ) -> dict[str, Any]:
-    trace = dict(run.trace or {})
+    trace = {stage: _shown(value) for stage, value in (run.trace or {}).items()}
     if status in ("SUCCEEDED", "CAUGHT_ERROR"):
         trace["output"] = output
     return {
@@ -144,3 +145,11 @@ def _answer(
         "variables": assigned,
         "inspectionData": trace,
     }
+
+
+def _shown(value: Any) -> Any:
+    """A stage's value, or what keeps it from being shown: the failure a stage caused (a
+    lone surrogate or NaN parsed by ``States.StringToJson``) is reported as the state's
+    error, and the stage itself must still render as JSON."""
+    found = payloads.problem(value, payloads.MAX_DEPTH_CEILING)
+    return value if found is None else f"(not shown: {found})"

@@ -15,11 +15,23 @@ modify it in place.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .distributed import DistributedMixin
-from .frames import ABORTED, FAILED, RUNNING, SUCCEEDED, TIMED_OUT, Step, iso, parse_iso
+from .errors import StatesError
+from .frames import (
+    ABORTED,
+    END_OF_TIME,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    TIMED_OUT,
+    Step,
+    iso,
+    parse_iso,
+)
+from .payloads import DEFAULT_MAX_DEPTH
 from .states import StatesMixin
 
 SNAPSHOT_VERSION = 2
@@ -56,11 +68,13 @@ def start(
     secret: str = "",
     max_map_items: int = 0,
     max_history: int = 25_000,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
     ``start_at`` lets an operator re-run from a chosen top-level state (its recorded
-    input given as ``execution_input``).
+    input given as ``execution_input``). ``max_depth`` bounds how deep state outputs and
+    variables may nest (``payloads``).
     """
     snapshot: dict[str, Any] = {
         "v": SNAPSHOT_VERSION,
@@ -70,6 +84,7 @@ def start(
         "max_payload": max_payload_bytes,
         "max_map_items": max_map_items,
         "max_history": max_history,
+        "max_depth": max_depth,
         "secret": secret,
         "context": {
             "Execution": {
@@ -91,7 +106,11 @@ def start(
     run.emit("ExecutionStarted", details={"input": execution_input})
     timeout = definition.get("TimeoutSeconds")
     if isinstance(timeout, int) and timeout > 0:
-        run.timer("", "execution_timeout", now + timedelta(seconds=timeout))
+        try:
+            deadline = run.later(timeout, "The execution's timeout")
+        except StatesError:  # after the calendar's end: as good as none
+            deadline = END_OF_TIME
+        run.timer("", "execution_timeout", deadline)
     run.enter("", start_at or definition["StartAt"], execution_input)
     run.count_events()
     return run.step

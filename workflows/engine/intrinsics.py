@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from . import payloads
 from .budget import json_size_exceeds, limits
 from .errors import INTRINSIC_FAILURE, StatesError
 from .paths import PathSyntaxError, compile_path, root_for
@@ -25,6 +26,9 @@ from .paths import PathSyntaxError, compile_path, root_for
 _MAX_ARRAY_RANGE = 1000
 MAX_INPUT_CHARS = 10_000
 _SERIALISING = frozenset({"States.Format", "States.JsonToString", "States.Hash"})
+# `States.Array(States.Array(…` a thousand deep is a short string but a deep recursion in
+# parsing, checking and evaluating; no real call nests a tenth as deep.
+MAX_CALL_NESTING = 32
 
 
 class IntrinsicSyntaxError(ValueError):
@@ -50,6 +54,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.i = 0
+        self.nesting = 0
 
     def error(self, message: str) -> IntrinsicSyntaxError:
         return IntrinsicSyntaxError(f"{message} at offset {self.i} in {self.text!r}")
@@ -96,7 +101,7 @@ class _Parser:
         if ch == "$":
             return self.path()
         if text.startswith("States.", i):
-            return self.call()
+            return self.nested_call()
         for word, value in (("true", True), ("false", False), ("null", None)):
             if text.startswith(word, i):
                 self.i += len(word)
@@ -106,6 +111,14 @@ class _Parser:
             self.i = m.end()
             return float(m.group(0)) if m.group(1) or m.group(2) else int(m.group(0))
         raise self.error(f"unexpected {ch!r}")
+
+    def nested_call(self) -> Call:
+        self.nesting += 1
+        if self.nesting >= MAX_CALL_NESTING:
+            raise self.error(f"calls nested more than {MAX_CALL_NESTING} deep")
+        call = self.call()
+        self.nesting -= 1
+        return call
 
     def string(self) -> str:
         out: list[str] = []
@@ -264,7 +277,7 @@ class Evaluator:
             raise StatesError(INTRINSIC_FAILURE, "States.StringToJson: expected a string")
         if not text.strip():
             return None  # as AWS does for an empty or blank string
-        return json.loads(text)
+        return payloads.loads(text)
 
     @staticmethod
     def _JsonToString(value: Any) -> str:

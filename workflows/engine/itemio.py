@@ -14,6 +14,7 @@ import io
 import json
 from typing import Any
 
+from . import payloads
 from .errors import StatesError
 
 READER_FAILED = "States.ItemReaderFailed"
@@ -40,14 +41,16 @@ def _parse_text(text: str, config: dict[str, Any]) -> list[Any]:
     kind = config.get("InputType", "JSON")
     try:
         if kind == "JSON":
-            items = json.loads(text)
+            items = payloads.loads(text)
             if not isinstance(items, list):
                 raise StatesError(READER_FAILED, "the JSON document is not an array")
             return items
         if kind == "JSONL":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [payloads.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise StatesError(READER_FAILED, f"invalid {kind}: {exc.msg} at line {exc.lineno}") from exc
+    except payloads.Unstorable as exc:
+        raise StatesError(READER_FAILED, f"invalid {kind}: {exc}") from exc
     if kind == "CSV":
         return _parse_csv(text, config)
     raise StatesError(READER_FAILED, f"unsupported InputType {kind!r}")

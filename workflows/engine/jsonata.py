@@ -27,6 +27,7 @@ from jsonata.regex_engine import RegexFlags
 from jsonata.utils import Utils
 
 from . import budget as budgets
+from . import payloads
 from .errors import StatesError
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -342,6 +343,8 @@ def _parse(text: Any) -> Any:
     if not isinstance(text, str):
         raise StatesError(QUERY_EVALUATION_ERROR, "$parse: expected a string")
     try:
-        return json.loads(text)
+        return payloads.loads(text)
     except json.JSONDecodeError as exc:
         raise StatesError(QUERY_EVALUATION_ERROR, f"$parse: {exc.msg}") from exc
+    except payloads.Unstorable as exc:
+        raise StatesError(QUERY_EVALUATION_ERROR, f"$parse: {exc}") from exc

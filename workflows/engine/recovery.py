@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from . import errors, paths
 from .dataflow import DataflowMixin
 from .errors import StatesError
-from .frames import ABORTED, RUNNING, TIMED_OUT
+from .frames import ABORTED, END_OF_TIME, RUNNING, TIMED_OUT
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_INTERVAL_SECONDS = 1
@@ -75,12 +75,12 @@ class RecoveryMixin(DataflowMixin):
         )
         if timeout:
             frame["timeout"] = self.timer(
-                frame_id, "task_timeout", self.now + timedelta(seconds=timeout)
+                frame_id, "task_timeout", self.later(timeout, "The task's timeout")
             )
         if heartbeat:
             frame["heartbeat_seconds"] = heartbeat
             frame["heartbeat"] = self.timer(
-                frame_id, "heartbeat_timeout", self.now + timedelta(seconds=heartbeat)
+                frame_id, "heartbeat_timeout", self.later(heartbeat, "The task's heartbeat")
             )
 
     def seconds_field(
@@ -153,7 +153,7 @@ class RecoveryMixin(DataflowMixin):
                 frame["heartbeat"] = self.timer(
                     frame_id,
                     "heartbeat_timeout",
-                    self.now + timedelta(seconds=frame["heartbeat_seconds"]),
+                    self.later(frame["heartbeat_seconds"], "The task's heartbeat"),
                 )
             else:
                 self.step.stale = True
@@ -287,7 +287,10 @@ class RecoveryMixin(DataflowMixin):
                 delay = min(delay, retrier["MaxDelaySeconds"])
             if retrier.get("JitterStrategy") == "FULL":
                 delay = self.rng().uniform(0, delay)
-            return self.now + timedelta(seconds=delay)
+            try:
+                return self.later(delay, "The retry")
+            except StatesError:  # backed off past the calendar: as good as never
+                return END_OF_TIME
         return None
 
     @staticmethod

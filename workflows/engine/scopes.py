@@ -29,6 +29,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
 
     def _parallel(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
         data = self.effective_input(frame_id, frame, state)
+        self.storable(data, "The branches' input")  # each branch's first state records it
         branches = join_pointer(self._state_pointer(frame_id, frame), "Branches")
         count = len(state["Branches"])
         self.emit("ParallelStateStarted", frame["state"], "running", {}, frame_id)
@@ -82,6 +83,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             raise StatesError(
                 errors.RUNTIME, f"The Map has {len(items)} items; the limit is {limit}"
             )
+        self.storable(items, "The Map's items")  # kept in the snapshot
         processor = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
         batches = self._batches(frame_id, frame, state, items)
         total = len(batches) if batches is not None else len(items)
@@ -313,6 +315,7 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
             if children["ok"][index]:
                 continue  # succeeded before a redrive
             data = self._iteration_input(frame_id, frame, state, index)
+            self.storable(data, f"Iteration {index}'s input")
             start = self.start_run if children["distributed"] else self.start_child  # type: ignore[attr-defined]
             start(frame_id, frame, index, children["pointer"], data)
         if children["next"] >= children["total"]:

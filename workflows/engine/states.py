@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from . import choice, errors, paths
+from . import choice, errors, paths, payloads
 from .errors import StatesError
 from .recovery import RecoveryMixin
 
@@ -46,6 +46,15 @@ class StatesMixin(RecoveryMixin):
         return None, None
 
     def _fail_field(
+        self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str
+    ) -> str | None:
+        value = self._fail_value(frame_id, frame, state, name)
+        if value is not None and (found := payloads.text_problem(value)):
+            # Only text parsed at run time (States.StringToJson) can hold one.
+            raise StatesError(errors.RUNTIME, f"The {name} holds {found[1]}")
+        return value
+
+    def _fail_value(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], name: str
     ) -> str | None:
         if name in state:
@@ -178,7 +187,7 @@ class StatesMixin(RecoveryMixin):
         """When a wait of ``seconds`` ends; Step Functions refuses one beyond 2^31 - 1 s."""
         if seconds > MAX_WAIT_SECONDS:
             raise StatesError(errors.RUNTIME, "Wait state delay is too long.")
-        return moment if moment is not None else self.now + timedelta(seconds=seconds)
+        return moment if moment is not None else self.later(seconds, "The wait")
 
     def _wait_done(self, frame_id: str, frame: dict[str, Any], state: dict[str, Any]) -> Next:
         data = frame.pop("effective", frame["input"])

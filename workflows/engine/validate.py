@@ -13,10 +13,19 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import payloads
 from .checks import StateChecks
 from .definition import Source, SourceError, join_pointer, parse, position
 from .fields import BY_TYPE, TERMINAL
 
+_UNSTORABLE = {
+    payloads.NUL: ("NUL_CHARACTER", "a NUL character (\\u0000) cannot be stored"),
+    payloads.SURROGATE: (
+        "LONE_SURROGATE",
+        "a lone UTF-16 surrogate (\\ud800-\\udfff) is not Unicode text and cannot be stored",
+    ),
+    payloads.NUMBER: ("NOT_A_JSON_NUMBER", "NaN and the infinities are not JSON numbers"),
+}
 TOP_FIELDS = {"Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"}
 
 
@@ -33,7 +42,12 @@ class Diagnostic:
     column: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # A path or message may quote a key or value holding a lone surrogate or a NUL
+        # (reported as such); the API's and the CLI's UTF-8 output must still hold it.
+        return {
+            key: payloads.printable(value) if isinstance(value, str) else value
+            for key, value in asdict(self).items()
+        }
 
 
 @dataclass
@@ -49,10 +63,15 @@ class Result:
         return not any(d.severity == "ERROR" for d in self.diagnostics)
 
 
-def validate(text: str | bytes | dict | list) -> Result:
-    """Parse and check a definition given as JSON/YAML text or as data."""
+def validate(
+    text: str | bytes | dict | list, max_depth: int = payloads.DEFAULT_MAX_DEPTH
+) -> Result:
+    """Parse and check a definition given as JSON/YAML text or as data.
+
+    ``max_depth``: how deep the definition may nest (see ``payloads``).
+    """
     try:
-        source = parse(text)
+        source = parse(text, max_depth)
     except SourceError as exc:
         diag = Diagnostic(exc.code, exc.code, exc.message, "", line=exc.line, column=exc.column)
         return Result(None, [diag])
@@ -79,8 +98,7 @@ class _Checker(StateChecks):
         if not isinstance(root, dict):
             self.schema("ROOT_NOT_OBJECT", "the definition must be a JSON object", "")
             return
-        for pointer in _nul_strings(root, ""):
-            self.schema("NUL_CHARACTER", "a NUL character (\\u0000) cannot be stored", pointer)
+        self.unstorable(root)
         for key in root:
             if key not in TOP_FIELDS:
                 self.schema("UNKNOWN_FIELD", f"unknown top-level field {key!r}", f"/{key}")
@@ -98,6 +116,10 @@ class _Checker(StateChecks):
             language = "JSONPath"
         self.top_language = language
         self.machine(root, "", language, top=True)
+
+    def unstorable(self, root: dict[str, Any]) -> None:
+        for diagnostic in unstorable(root):
+            self.schema(diagnostic.rule, diagnostic.message, diagnostic.path)
 
     def machine(
         self,
@@ -305,19 +327,14 @@ def successors(state: Any) -> Iterator[str]:
                     yield item["Next"]
 
 
-def _nul_strings(value: Any, pointer: str) -> Iterator[str]:
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield pointer
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            child = join_pointer(pointer, key)
-            if "\x00" in key:
-                yield child
-            yield from _nul_strings(item, child)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _nul_strings(item, join_pointer(pointer, index))
+def unstorable(data: Any) -> list[Diagnostic]:
+    """Strings and numbers in ``data`` no JSON column (or UTF-8 text) can hold. Depth is
+    checked when parsing, so every value here is shallow enough to walk."""
+    diagnostics = []
+    for found in payloads.problems(data, payloads.MAX_DEPTH_CEILING):
+        rule, message = _UNSTORABLE.get(found.kind, ("UNSTORABLE", found.message))
+        diagnostics.append(Diagnostic("SCHEMA_VALIDATION_FAILED", rule, message, found.pointer))
+    return diagnostics
 
 
 def _positive_int(value: Any) -> bool:

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import broadcast, engine
+from ..engine import payloads
 from ..models import (
     Execution,
     StepLog,
@@ -306,6 +307,9 @@ def complete_attempt(
             output, error, cause = None, engine.errors.DATA_LIMIT_EXCEEDED, exc.message
         except PayloadInvalid as exc:
             output, error, cause = None, "Legato.InvalidOutput", exc.message
+    else:
+        # A handler's exception text is stored and shown as is: keep it storable.
+        error, cause = payloads.printable(error), payloads.printable(cause or "")
     now = timezone.now()
 
     if error:

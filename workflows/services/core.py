@@ -15,6 +15,7 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from .. import broadcast, dispatch, engine
+from ..engine import payloads
 from ..models import (
     AuditEntry,
     Event,
@@ -67,15 +68,16 @@ def _user(user: Any) -> Any:
 
 
 def _check_payload(value: Any, what: str) -> None:
-    import json
-
-    text = json.dumps(value, separators=(",", ":"))
+    """Refuse a payload the database cannot store (nested too deeply, NaN, a NUL, a lone
+    surrogate: PayloadInvalid) or that is over the size limit (PayloadTooLarge)."""
+    try:
+        text = payloads.dumps(value, settings.LEGATO["MAX_JSON_DEPTH"])
+    except payloads.Unstorable as exc:
+        raise PayloadInvalid(f"The {what} cannot be stored: {exc}") from None
+    size = len(text.encode())
     limit = settings.LEGATO["MAX_PAYLOAD_BYTES"]
-    if len(text.encode()) > limit:
-        raise PayloadTooLarge(f"The {what} is {len(text)} bytes; the limit is {limit} bytes.")
-    if "\\u0000" in text:
-        # PostgreSQL cannot store NUL in text or jsonb; refuse it here, not with a 500.
-        raise PayloadInvalid(f"The {what} contains a NUL character (\\u0000).")
+    if size > limit:
+        raise PayloadTooLarge(f"The {what} is {size} bytes; the limit is {limit} bytes.")
 
 
 # --- transitions -----------------------------------------------------------------------

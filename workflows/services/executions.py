@@ -77,7 +77,9 @@ def start_execution(
                 audit(user, "start", f"execution:{execution.pk}", reason, flow=flow.name)
     except IntegrityError:
         existing = Execution.objects.filter(flow=flow, name=name).first()
-        if existing is not None and existing.is_open and existing.input == input:
+        if existing is None:
+            raise  # not the name: some other constraint refused a row, a server error
+        if existing.is_open and existing.input == input:
             return existing, False
         raise ExecutionAlreadyExists(
             f"An execution named {name!r} already exists for flow {flow.name!r}."
@@ -120,6 +122,7 @@ def _first_steps(execution: Execution, start_at: str | None) -> engine.Step:
             max_payload_bytes=settings.LEGATO["MAX_PAYLOAD_BYTES"],
             max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
             max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
+            max_depth=settings.LEGATO["MAX_JSON_DEPTH"],
         )
     except UNRECORDABLE as exc:
         raise ExecutionInputInvalid(

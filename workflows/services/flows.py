@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from .. import engine
@@ -28,13 +29,14 @@ def import_definition(source: Any) -> tuple[Any, list[dict[str, Any]]]:
 
     from ..engine import fdl
 
+    max_depth = settings.LEGATO["MAX_JSON_DEPTH"]
     try:
-        data = engine.parse(source).data
+        data = engine.parse(source, max_depth).data
     except engine.SourceError:
         return source, []  # the validator reports the syntax error with its position
     if fdl.detect(data) == "asl":
         return source, []
-    converted = fdl.convert(source)
+    converted = fdl.convert(source, max_depth=max_depth)
     diagnostics = [d.as_dict() for d in converted.diagnostics]
     if not converted.ok:
         raise DefinitionInvalid(
@@ -46,7 +48,7 @@ def import_definition(source: Any) -> tuple[Any, list[dict[str, Any]]]:
 
 def check_definition(source: Any) -> engine.Result:
     """Validate a definition; raise DefinitionInvalid with every diagnostic if it has errors."""
-    result = engine.validate(source)
+    result = engine.validate(source, settings.LEGATO["MAX_JSON_DEPTH"])
     if not result.valid:
         raise DefinitionInvalid(
             "The definition is invalid.", [d.as_dict() for d in result.diagnostics]

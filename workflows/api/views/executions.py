@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC
 from typing import Any
 
 from django.db.models import Q, TextField
@@ -18,7 +19,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from ... import services
 from ...models import Event, Execution, Flow, TaskAttempt
 from .. import serializers as s
+from ..pagination import StrictCursorPagination
 from ..parsers import NulFreeMixin
 from ..schema import (
     BODY_ERRORS,
@@ -41,7 +42,7 @@ from ..schema import (
 from ._common import MAX_HISTORY_PAGE, MAX_SEQ, MAX_START_WAIT, _int_param
 
 
-class ExecutionPagination(CursorPagination):
+class ExecutionPagination(StrictCursorPagination):
     ordering = ("-started_at", "-id")
 
 
@@ -61,7 +62,7 @@ class FlowExecutionsView(NulFreeMixin, generics.ListAPIView):
         parameters=[FLOW_NAME, *EXECUTION_FILTERS],
         responses={
             200: s.ExecutionListSerializer(many=True),
-            **errors(400, 404, e404="No such flow, or an invalid cursor (`NotFound`)."),
+            **errors(404, e400="An invalid parameter, or a malformed `cursor` (`InvalidRequest`)."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -149,7 +150,7 @@ class ExecutionListView(NulFreeMixin, generics.ListAPIView):
         ],
         responses={
             200: s.ExecutionListSerializer(many=True),
-            **errors(400, 404, e404="Invalid cursor."),
+            **errors(e400="An invalid parameter, or a malformed `cursor` (`InvalidRequest`)."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -206,14 +207,15 @@ def wait_seconds(params: Any) -> float | None:
 
 def _datetime(text: str, field: str) -> Any:
     from django.utils.dateparse import parse_datetime
-    from rest_framework.exceptions import ValidationError
 
     try:
         value = parse_datetime(text)
-    except ValueError:
+        if value is not None and value.tzinfo is not None:
+            value.astimezone(UTC)  # the database compares in UTC: year 0 or 10000 fails
+    except (ValueError, OverflowError):
         value = None
     if value is None:
-        raise ValidationError({field: "expected an ISO 8601 date-time"})
+        raise ValidationError({field: "expected an ISO 8601 date-time within years 1-9999 (UTC)"})
     return value
 
 

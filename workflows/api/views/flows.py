@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from django.conf import settings
 from django.db.models import ProtectedError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -16,7 +17,6 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +25,7 @@ from ... import diagrams, engine, services
 from ...models import Flow
 from .. import serializers as s
 from ..errors import error_response
+from ..pagination import StrictCursorPagination
 from ..parsers import NulFreeMixin
 from ..schema import (
     BODY_ERRORS,
@@ -42,11 +43,11 @@ from ..schema import (
 from ._common import MAX_SEQ, _int_param, _nested_scopes
 
 
-class FlowPagination(CursorPagination):
+class FlowPagination(StrictCursorPagination):
     ordering = "name"
 
 
-class VersionPagination(CursorPagination):
+class VersionPagination(StrictCursorPagination):
     ordering = "-number"  # unique within a flow: a stable cursor
 
 
@@ -70,7 +71,7 @@ class FlowListView(NulFreeMixin, generics.ListAPIView):
         parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="Name contains this.")],
         responses={
             200: s.FlowListSerializer(many=True),
-            **errors(400, 404, e404="Invalid cursor."),
+            **errors(e400="An invalid parameter, or a malformed `cursor` (`InvalidRequest`)."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -189,7 +190,7 @@ class FlowVersionListView(NulFreeMixin, generics.ListAPIView):
         parameters=[FLOW_NAME],
         responses={
             200: s.FlowVersionSerializer(many=True),
-            **errors(404, e404="No such flow, or an invalid cursor (`NotFound`)."),
+            **errors(404, e400="A malformed `cursor` (`InvalidRequest`)."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -336,7 +337,9 @@ class ValidateView(NulFreeMixin, APIView):
     def post(self, request: Request) -> Response:
         body = s.ValidateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = engine.validate(body.validated_data["definition"])
+        result = engine.validate(
+            body.validated_data["definition"], settings.LEGATO["MAX_JSON_DEPTH"]
+        )
         return Response(
             {"valid": result.valid, "diagnostics": [d.as_dict() for d in result.diagnostics]}
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -89,7 +90,7 @@ class StateTestView(NulFreeMixin, APIView):
         definition = data["definition"]
         if isinstance(definition, str):
             try:
-                definition = engine.parse(definition).data
+                definition = engine.parse(definition, settings.LEGATO["MAX_JSON_DEPTH"]).data
             except engine.SourceError as exc:
                 diagnostic = engine.Diagnostic(
                     exc.code, exc.code, exc.message, "", line=exc.line, column=exc.column
@@ -202,7 +203,7 @@ def _check_single_state(
     machine: dict[str, Any] = {"StartAt": name, "States": states}
     if language:
         machine["QueryLanguage"] = language
-    result = engine.validate(machine)
+    result = engine.validate(machine, settings.LEGATO["MAX_JSON_DEPTH"])
     if result.valid:
         return None
     prefix = f"/States/{_escape(name)}"

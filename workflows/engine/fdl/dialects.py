@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..definition import SourceError, parse
-from ..validate import Diagnostic
+from ..payloads import DEFAULT_MAX_DEPTH
+from ..validate import Diagnostic, unstorable
 from .classic import _Classic
 from .cloudflow import _CloudFlow
 from .common import ERROR, _Converter
@@ -47,21 +48,32 @@ def detect(data: Any) -> str:
 
 
 def convert(
-    text_or_data: str | bytes | dict | list, resource_map: dict[str, str] | None = None
+    text_or_data: str | bytes | dict | list,
+    resource_map: dict[str, str] | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> ConversionResult:
     """Convert classic FDL or CloudFlow to ASL; ASL is returned unchanged."""
     try:
-        source = parse(text_or_data)
+        source = parse(text_or_data, max_depth)
     except SourceError as exc:
         diag = Diagnostic(exc.code, exc.code, exc.message, "", ERROR, exc.line, exc.column)
         return ConversionResult(None, [diag], "unknown")
     dialect = detect(source.data)
     if dialect == "asl":
-        return ConversionResult(source.data, [], "asl")
+        return _storable(ConversionResult(source.data, [], "asl"))
     converter: _Converter
     if dialect == "fdl":
         converter = _Classic(source, resource_map or {})
     else:
         converter = _CloudFlow(source, resource_map or {})
     definition = converter.run()
-    return ConversionResult(definition, converter.diagnostics, dialect)
+    return _storable(ConversionResult(definition, converter.diagnostics, dialect))
+
+
+def _storable(result: ConversionResult) -> ConversionResult:
+    """No definition at all rather than one no JSON text can hold (a lone surrogate, NaN):
+    printing or saving it would fail."""
+    problems = unstorable(result.definition) if result.definition is not None else []
+    if problems:
+        return ConversionResult(None, result.diagnostics + problems, result.dialect)
+    return result

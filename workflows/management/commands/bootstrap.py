@@ -92,7 +92,7 @@ def load_examples() -> list[str]:
         if Flow.objects.filter(name=name).exists():
             continue
         text = path.read_text(encoding="utf-8")
-        data = engine.parse(text).data
+        data = engine.parse(text, settings.LEGATO["MAX_JSON_DEPTH"]).data
         sample = EXAMPLES.parent / "inputs" / f"{name}.json"
         example_input = json.loads(sample.read_text()) if sample.exists() else None
         services.create_flow(name, text, data.get("Comment", ""), example_input=example_input)

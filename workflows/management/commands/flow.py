@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import engine, runner
-from ...engine import fdl
+from ...engine import fdl, payloads
 
 
 class Command(BaseCommand):
@@ -48,11 +49,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         text = _read(options["file"])
+        max_depth = settings.LEGATO["MAX_JSON_DEPTH"]
         if options["action"] == "convert":
-            converted = fdl.convert(text, _resource_map(options["map_resource"]))
+            converted = fdl.convert(text, _resource_map(options["map_resource"]), max_depth)
             _emit(converted.as_dict())
             sys.exit(0 if converted.ok else 1)
-        result = engine.validate(text)
+        result = engine.validate(text, max_depth)
         if options["action"] == "validate":
             _emit({"valid": result.valid, "diagnostics": [d.as_dict() for d in result.diagnostics]})
             sys.exit(0 if result.valid else 1)
@@ -69,7 +71,10 @@ class Command(BaseCommand):
                 }
             )
             sys.exit(1)
-        outcome = runner.run(result.definition, _input(options), name=options["name"])
+        execution_input = _input(options, max_depth)
+        outcome = runner.run(
+            result.definition, execution_input, name=options["name"], max_depth=max_depth
+        )
         _emit(outcome.as_dict())
         sys.exit(0 if outcome.status == engine.SUCCEEDED else 1)
 
@@ -92,18 +97,25 @@ def _resource_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _input(options: dict[str, Any]) -> Any:
+def _input(options: dict[str, Any], max_depth: int) -> Any:
     text = options.get("input")
     if options.get("input_file"):
         text = _read(options["input_file"])
     if text is None:
         return {}
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CommandError(
             f"the input is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    except RecursionError as exc:
+        raise CommandError("the input is nested too deeply") from exc
+    # What the API refuses as a 400 would fail later here, as a traceback.
+    found = payloads.problem(value, max_depth)
+    if found is not None:
+        raise CommandError(f"the input cannot be used: {found}")
+    return value
 
 
 def _emit(payload: dict[str, Any]) -> None:
