@@ -13,6 +13,7 @@ from typing import Any
 
 from . import payloads, yaml12
 from .payloads import DEFAULT_MAX_DEPTH
+from .yaml12 import SourceError
 
 
 @dataclass
@@ -22,17 +23,6 @@ class Source:
     data: Any
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     format: str = "json"
-
-
-class SourceError(Exception):
-    """The text is not well-formed JSON or YAML."""
-
-    def __init__(self, code: str, message: str, line: int | None, column: int | None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.line = line
-        self.column = column
 
 
 def pointer_escape(token: str | int) -> str:
@@ -77,10 +67,7 @@ def parse(text: str | bytes | dict | list, max_depth: int = DEFAULT_MAX_DEPTH) -
             raise SourceError("INVALID_ENCODING", f"not UTF-8: {exc}", None, None) from exc
     _refuse_surrogates(text)
     if not looks_like_json(text):
-        try:
-            data, positions = yaml12.load(text, max_depth)
-        except yaml12.ReadError as exc:
-            raise SourceError(exc.code, exc.message, exc.line, exc.column) from exc
+        data, positions = yaml12.load(text, max_depth)
         return Source(data, positions, "yaml")
     data = _parse_json(text, max_depth)
     return Source(data, yaml12.positions(text, max_depth), "json")

@@ -42,8 +42,10 @@ _CORE = re.compile(
 _MAYBE_NOT_STRING = frozenset("~nNtTfF0123456789+-.")
 
 
-class ReadError(Exception):
-    """The text is not a YAML definition; ``code`` is the diagnostic's code."""
+class SourceError(Exception):
+    """The text is not well-formed JSON or YAML; ``code`` is the diagnostic's code.
+
+    Defined here, where YAML is read, and re-exported by ``definition``."""
 
     def __init__(self, code: str, message: str, line: int | None, column: int | None) -> None:
         super().__init__(message)
@@ -53,9 +55,9 @@ class ReadError(Exception):
         self.column = column
 
 
-def _at(code: str, message: str, node_or_mark: Any) -> ReadError:
+def _at(code: str, message: str, node_or_mark: Any) -> SourceError:
     mark = getattr(node_or_mark, "start_mark", node_or_mark)
-    return ReadError(code, message, mark.line + 1, mark.column + 1)
+    return SourceError(code, message, mark.line + 1, mark.column + 1)
 
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -69,15 +71,15 @@ class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[
 
 
 def compose(text: str) -> Node | None:
-    """The node tree of ``text``, or :class:`ReadError` with the position of a syntax error."""
+    """The node tree of ``text``, or :class:`SourceError` with the position of a syntax error."""
     try:
         return yaml.compose(text, Loader=_Composer)  # noqa: S506 - composes, constructs nothing
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise ReadError("INVALID_YAML_DESCRIPTION", str(exc.problem), line, column) from exc
+        raise SourceError("INVALID_YAML_DESCRIPTION", str(exc.problem), line, column) from exc
     except (yaml.YAMLError, RecursionError) as exc:
-        raise ReadError("INVALID_YAML_DESCRIPTION", str(exc), None, None) from exc
+        raise SourceError("INVALID_YAML_DESCRIPTION", str(exc), None, None) from exc
 
 
 def refuse_aliases(text: str) -> None:
@@ -200,7 +202,7 @@ def positions(text: str, max_depth: int = DEFAULT_MAX_DEPTH) -> dict[str, tuple[
     to ``max_depth``; empty when the text does not compose."""
     try:
         root = compose(text)
-    except ReadError:
+    except SourceError:
         return {}
     out: dict[str, tuple[int, int]] = {}
     if root is not None:
