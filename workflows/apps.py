@@ -27,4 +27,5 @@ class WorkflowsConfig(AppConfig):
             timeout_ms=settings.LEGATO["EXPRESSION_TIMEOUT_MS"],
             max_depth=settings.LEGATO["EXPRESSION_MAX_DEPTH"],
             max_bytes=settings.LEGATO["EXPRESSION_MAX_BYTES"],
+            step_timeout_ms=settings.LEGATO["EXPRESSION_STEP_TIMEOUT_MS"],
         )

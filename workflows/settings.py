@@ -351,6 +351,8 @@ LEGATO = {
     "EXPRESSION_TIMEOUT_MS": int(os.environ.get("LEGATO_EXPRESSION_TIMEOUT_MS", 1000)),
     "EXPRESSION_MAX_DEPTH": int(os.environ.get("LEGATO_EXPRESSION_MAX_DEPTH", 200)),
     "EXPRESSION_MAX_BYTES": int(os.environ.get("LEGATO_EXPRESSION_MAX_BYTES", 64 * 1024 * 1024)),
+    # All the evaluations of one interpreter step together (a Pass with thirty expressions).
+    "EXPRESSION_STEP_TIMEOUT_MS": int(os.environ.get("LEGATO_EXPRESSION_STEP_TIMEOUT_MS", 10_000)),
     # Test-only: protections switched off for the fault suite's negative controls
     # (fencing, row_lock, sweeper, idempotency_key, outage_retry). Never set this in
     # production.

@@ -85,7 +85,7 @@ def test_replacing_with_a_large_text_everywhere_is_refused_before_it_runs():
 
 
 def test_a_date_picture_asking_for_a_huge_width_is_refused():
-    assert "allocation budget" in failure('$fromMillis(0, "[Y,100000000]")')
+    assert "picture width of 100000000" in failure('$fromMillis(0, "[Y,100000000]")')
 
 
 def test_the_allocation_budget_comes_from_the_configuration(limits):
@@ -223,3 +223,86 @@ def test_a_task_input_over_the_payload_limit_fails_the_execution():
 
 def _never_called(resource, payload, attempt):
     raise AssertionError("a task whose input is over the limit must not be run")
+
+
+# --- found by a review: work done where no hook runs -------------------------------------
+
+
+def test_a_date_picture_with_a_huge_maximum_width_is_refused_at_once():
+    assert "picture width of 99999999" in failure('$fromMillis(0, "[Y,*-99999999]")')
+
+
+def test_a_date_picture_whose_literal_text_is_regex_syntax_is_refused():
+    timestamp = '"2020' + "a" * 28 + '!"'
+    assert "literal text" in failure(f'$toMillis({timestamp}, "[Y](a+)+b")')
+
+
+def test_to_millis_with_a_picture_still_reads_a_date():
+    assert evaluate('$toMillis("2020-01-02", "[Y0001]-[M01]-[D01]")') == 1577923200000
+
+
+def test_to_millis_with_a_picture_that_does_not_match_is_undefined():
+    assert evaluate('$exists($toMillis("2020-01-02", "[Y0001]/[M01]/[D01]"))') is False
+
+
+def test_a_number_format_option_of_more_than_one_character_is_refused():
+    picture = '"0' + "x" * 26 + '"'
+    options = '{"grouping-separator": "]|(x+)+y|["}'
+    assert "one character" in failure(f"$formatNumber(1, {picture}, {options})")
+
+
+DOUBLING = '$reduce([1..30], function($a, $i){ {"a": $a, "b": $a} }, {"x": "ab"})'
+
+
+def test_printing_a_value_that_shares_its_parts_is_refused_by_the_allocation_budget():
+    assert "allocation budget" in failure(f"$length($string({DOUBLING}))")
+
+
+def test_joining_text_to_a_value_that_shares_its_parts_is_refused():
+    assert "allocation budget" in failure(f'$length("x" & {DOUBLING})')
+
+
+def test_transforming_a_value_that_shares_its_parts_is_refused():
+    assert "allocation budget" in failure(f'$count($keys({DOUBLING} ~> |$|{{"y": 1}}|))')
+
+
+def test_a_result_that_shares_its_parts_is_refused_before_it_is_copied():
+    with pytest.raises(StatesError) as caught:
+        evaluate(DOUBLING)
+    assert caught.value.error == "States.DataLimitExceeded"
+
+
+def test_a_result_nested_thousands_deep_is_a_query_evaluation_error():
+    cause = failure('$reduce([1..20000], function($acc, $i){ {"a": $acc} }, {})')
+    assert "nested more than 200 levels" in cause
+
+
+def test_the_expressions_of_one_step_share_a_time_budget(limits):
+    limits(timeout_ms=10_000, step_timeout_ms=200)
+    slow = "{% $count([1..20000].($ * 2)) %}"
+    definition = machine(
+        {"A": {"Type": "Pass", "Output": {f"k{i}": slow for i in range(40)}, "End": True}},
+        QueryLanguage="JSONata",
+    )
+    run = Run(definition).finish({})
+    assert (run.status, run.error) == ("FAILED", "States.QueryEvaluationError")
+    assert "LEGATO_EXPRESSION_STEP_TIMEOUT_MS" in run.snapshot["cause"]
+
+
+def test_comparing_many_copies_of_a_large_value_in_an_intrinsic_is_refused(limits):
+    limits(max_bytes=1_000_000)
+    call = "States.ArrayUnique(States.Array(" + ", ".join(["$.big"] * 200) + "))"
+    with pytest.raises(StatesError) as caught:
+        Intrinsics(random.Random(1))(call, {"big": "x" * 100_000}, {})
+    assert "allocation budget" in caught.value.cause
+
+
+def test_a_child_forked_while_the_watchdog_is_busy_can_evaluate():
+    import os
+
+    with budget._watchdog._lock:  # as if its thread held it at the moment of the fork
+        pid = os.fork()
+        if pid == 0:  # the child: its first evaluation must not wait for that lock
+            os._exit(0 if evaluate("1 + 1") == 2 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -159,7 +159,8 @@ class FramesMixin:
     @property
     def jsonata(self) -> JsonataEvaluator:
         if self._jsonata is None:
-            self._jsonata = JsonataEvaluator(self.now, self.rng())
+            limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
+            self._jsonata = JsonataEvaluator(self.now, self.rng(), limit)
         return self._jsonata
 
     def later(self, seconds: float, what: str) -> datetime:

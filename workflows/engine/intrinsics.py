@@ -19,13 +19,21 @@ from functools import lru_cache
 from typing import Any
 
 from . import payloads
-from .budget import json_size_exceeds, limits
+from .budget import Budget, BudgetExceeded, StepClock, json_size_exceeds, limits, watched
 from .errors import INTRINSIC_FAILURE, StatesError
 from .paths import PathSyntaxError, compile_path, root_for
 
 _MAX_ARRAY_RANGE = 1000
 MAX_INPUT_CHARS = 10_000
-_SERIALISING = frozenset({"States.Format", "States.JsonToString", "States.Hash"})
+_READS_EVERY_PART = frozenset(
+    {
+        "States.Format",
+        "States.JsonToString",
+        "States.Hash",
+        "States.ArrayUnique",
+        "States.ArrayContains",
+    }
+)
 # `States.Array(States.Array(…` a thousand deep is a short string but a deep recursion in
 # parsing, checking and evaluating; no real call nests a tenth as deep.
 MAX_CALL_NESTING = 32
@@ -216,20 +224,27 @@ class Evaluator:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
+        self.step = StepClock()  # one evaluator serves one interpreter step
 
     def __call__(self, text: str, data: Any, context: Any, variables: Any = None) -> Any:
         try:
             call = parse(text)
         except IntrinsicSyntaxError as exc:
             raise StatesError(INTRINSIC_FAILURE, str(exc)) from exc
-        return self.evaluate(call, data, context, variables)
+        budget = Budget(step=self.step)
+        try:
+            with watched(budget):
+                return self.evaluate(call, data, context, variables)
+        except BudgetExceeded:
+            message = f"{call.name} was stopped: {budget.exceeded}"
+            raise StatesError(INTRINSIC_FAILURE, message) from None
 
     def evaluate(self, call: Call, data: Any, context: Any, variables: Any = None) -> Any:
         args = [self._value(a, data, context, variables) for a in call.args]
         fn = getattr(self, "_" + call.name.split(".", 1)[1])
-        if call.name in _SERIALISING and json_size_exceeds(args, limits().max_bytes):
-            # States.Array can repeat one large value many times at no cost; printing
-            # that is what would cost, so it is refused before anything is printed.
+        if call.name in _READS_EVERY_PART and json_size_exceeds(args, limits().max_bytes):
+            # States.Array can repeat one large value many times at no cost; printing or
+            # comparing every copy is what would cost, so it is refused before it starts.
             raise StatesError(
                 INTRINSIC_FAILURE,
                 f"{call.name}: the arguments are larger than the allocation budget of "

@@ -10,25 +10,21 @@ linear time, so no expression can hang or exhaust the process.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import math
 import random
-import re
 import uuid
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from jsonata import Jsonata
-from jsonata.functions import Functions
-from jsonata.regex_engine import RegexFlags
 from jsonata.utils import Utils
 
 from . import budget as budgets
-from . import payloads
-from .errors import StatesError
+from . import guards, payloads
+from .errors import DATA_LIMIT_EXCEEDED, StatesError
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 _OPEN, _CLOSE = "{%", "%}"
@@ -64,7 +60,7 @@ def compile_expression(text: str) -> Any:
     from jsonata.jexception import JException
 
     try:
-        expression = Jsonata(text, regex_engine=_re2)
+        expression = Jsonata(text, regex_engine=guards.re2_engine)
     except (JException, RecursionError, ValueError, TypeError, IndexError) as exc:
         raise JsonataSyntaxError(str(exc)) from exc
     # Keep JSON null apart from "nothing" (undefined) in results; _plain converts it.
@@ -72,123 +68,15 @@ def compile_expression(text: str) -> Any:
     return expression
 
 
-def _re2(pattern: str, flags: RegexFlags) -> Any:
-    """JSONata's regular expressions on RE2: linear-time matching, never backtracking."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False
-    options.case_sensitive = not flags.case_insensitive
-    inline = "(?m)" if flags.multiline else ""
-    try:
-        return re2.compile(inline + pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
-        raise ValueError(
-            f"/{pattern}/ is not a regular expression Legato can run ({reason}); "
-            "matching uses RE2 syntax: no backreferences or lookaround"
-        ) from None
-
-
-_BUDGET: contextvars.ContextVar[budgets.Budget] = contextvars.ContextVar("jsonata_budget")
-# Node types that build a new value; the others (paths to data, variables, literals,
-# conditions) pass on values that exist already and were counted where they were built.
-_BUILDERS = frozenset({"binary", "unary", "function", "partial", "apply", "transform", "path"})
-_CALLS = frozenset({"function", "partial", "apply"})
-
-
-class _Meter:
-    """The evaluator's entry and exit hooks, charging one evaluation's budget.
-
-    They run for every node the evaluator visits, so they are kept to a few attribute
-    operations; the clock is read on every 32nd entry only.
-    """
-
-    def __init__(self, budget: budgets.Budget) -> None:
-        self.budget = budget
-        self.ticks = 0
-
-    def entered(self, expr: Any, _input: Any, _environment: Any) -> None:
-        budget = self.budget
-        budget.enter(expr.type in _CALLS)
-        self.ticks += 1
-        if not self.ticks & 31:
-            budget.check_time()
-
-    def left(self, expr: Any, _input: Any, _environment: Any, result: Any) -> None:
-        budget = self.budget
-        kind = expr.type
-        budget.leave(kind in _CALLS)
-        if result is None or kind not in _BUILDERS:
-            return
-        if isinstance(result, Utils.RangeList):
-            budget.charge(40 * len(result))  # lazy now, but each number costs when used
-        elif kind != "path" or not isinstance(result, str):
-            budget.charge(budgets.cost(result))
-
-
-class _Guarded(Jsonata.JNativeFunction):
-    """A built-in whose result can be far larger than its arguments: its size is charged
-    to the budget before it runs, so it is refused before it allocates."""
-
-    def __init__(self, name: str, signature: str, method: str, estimate: Any) -> None:
-        super().__init__(name, signature, Functions, method)
-        self.estimate = estimate
-
-    def call(self, input: Any, args: Any) -> Any:
-        padded = [*(args or []), None, None, None, None][: max(self.nargs, 4)]
-        _BUDGET.get().charge(self.estimate(*padded))
-        return super().call(input, args)
-
-
-def _pad_size(string: Any, width: Any, char: Any, *_: Any) -> int:
-    number = width if isinstance(width, int | float) and math.isfinite(width) else 0
-    return _length(string) + int(abs(number)) * max(_length(char), 1)
-
-
-def _join_size(strings: Any, separator: Any, *_: Any) -> int:
-    items = strings if isinstance(strings, list) else [strings]
-    return sum(_length(s) for s in items) + _length(separator) * max(len(items) - 1, 0)
-
-
-def _replace_size(string: Any, pattern: Any, replacement: Any, limit: Any) -> int:
-    if not isinstance(string, str) or not isinstance(replacement, str):
-        return _length(string)
-    found = string.count(pattern) if isinstance(pattern, str) and pattern else len(string) + 1
-    if isinstance(limit, int | float) and limit >= 0:
-        found = min(found, int(limit))
-    return len(string) + found * len(replacement)
-
-
-_WIDTH = re.compile(r",\s*\*?\s*(\d+)(?:\s*-\s*(\d+))?")
-
-
-def _picture_size(_millis: Any, picture: Any, *_: Any) -> int:
-    """Date pictures can ask for a width (``[Y,100000000]``), which pads to that size."""
-    if not isinstance(picture, str):
-        return 0
-    widths = (int(n) for match in _WIDTH.finditer(picture) for n in match.groups() if n)
-    return len(picture) + sum(widths)
-
-
-def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str) else 0
-
-
-_GUARDED = {
-    "pad": _Guarded("pad", "<s-ns?:s>", "pad", _pad_size),
-    "join": _Guarded("join", "<a<s>s?:s>", "join", _join_size),
-    "replace": _Guarded("replace", "<s-(sf)(sf)n?:s>", "replace", _replace_size),
-    "fromMillis": _Guarded("fromMillis", "<n-s?s?:s>", "datetime_from_millis", _picture_size),
-}
-
-
 class Evaluator:
     """Evaluates ``{% %}`` expressions against ``$states`` and the workflow variables."""
 
-    def __init__(self, now: datetime, rng: random.Random) -> None:
+    def __init__(self, now: datetime, rng: random.Random, max_bytes: int = 256 * 1024) -> None:
         self.now = now
         self.rng = rng
+        self.max_bytes = max_bytes  # the largest result: the payload limit
+        # One evaluator serves one interpreter step: its evaluations share a deadline.
+        self.step = budgets.StepClock()
 
     def evaluate(self, text: str, states: dict[str, Any], variables: Any) -> Any:
         try:
@@ -201,25 +89,20 @@ class Evaluator:
         frame.bind("states", states)
         for name, function in self._functions().items():
             frame.bind(name, Jsonata.JLambda(function))
-        for name, function in _GUARDED.items():
+        for name, function in guards.BUILT_INS.items():
             frame.bind(name, function)
-        meter = _Meter(budgets.Budget())
+        meter = guards.Meter(budgets.Budget(step=self.step))
         frame.set_evaluate_entry_callback(meter.entered)
         frame.set_evaluate_exit_callback(meter.left)
-        result = self._run(expression, frame, meter.budget, text)
-        if result is None and not _yields_null(expression):
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
-                f"The JSONata expression '{body(text)}' returned nothing (undefined)",
-            )
-        return _plain(result)
+        return self._run(expression, frame, meter.budget, text, self.max_bytes)
 
     @staticmethod
-    def _run(expression: Any, frame: Any, budget: budgets.Budget, text: str) -> Any:
-        token = _BUDGET.set(budget)
+    def _run(expression: Any, frame: Any, budget: budgets.Budget, text: str, max_bytes: int) -> Any:
+        token = guards.current.set(budget)
         try:
             with budgets.watched(budget):
-                return expression.evaluate(None, frame)
+                result = expression.evaluate(None, frame)
+                return _result(expression, result, text, max_bytes)
         except budgets.BudgetExceeded:
             raise StatesError(
                 QUERY_EVALUATION_ERROR,
@@ -233,7 +116,7 @@ class Evaluator:
                 f"An error occurred while evaluating {text}: {exc or type(exc).__name__}",
             ) from exc
         finally:
-            _BUDGET.reset(token)
+            guards.current.reset(token)
 
     def template(self, value: Any, states: dict[str, Any], variables: Any) -> Any:
         """Evaluate every expression inside a value (objects and arrays at any depth)."""
@@ -268,6 +151,29 @@ class Evaluator:
     def _random(self, seed: Any = None) -> float:
         rng = random.Random(seed) if seed is not None else self.rng  # noqa: S311 - not crypto
         return rng.random()
+
+
+def _result(expression: Any, result: Any, text: str, max_bytes: int) -> Any:
+    """The evaluation's result as JSON, measured before it is copied: a result can share
+    one part many times (cheap to build) or nest thousands deep (built in a loop)."""
+    if result is None and not _yields_null(expression):
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{body(text)}' returned nothing (undefined)",
+        )
+    size, _, height = budgets.measure(result, max_bytes)
+    if size > max_bytes:
+        raise StatesError(
+            DATA_LIMIT_EXCEEDED,
+            f"The JSONata expression '{body(text)}' returned a result larger than the payload "
+            f"limit ({max_bytes} bytes)",
+        )
+    if height > payloads.MAX_DEPTH_CEILING:
+        raise StatesError(
+            QUERY_EVALUATION_ERROR,
+            f"The result is nested more than {payloads.MAX_DEPTH_CEILING} levels deep",
+        )
+    return _plain(result)
 
 
 def _yields_null(expression: Any) -> bool:
@@ -335,6 +241,8 @@ def _range(start: Any, end: Any, step: Any) -> list[int]:
 def _hash(data: Any, algorithm: Any) -> str:
     if algorithm not in _HASHES:
         raise StatesError(QUERY_EVALUATION_ERROR, f"$hash: unsupported algorithm {algorithm}")
+    if not isinstance(data, str):
+        guards.check_printable(data)
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
     return hashlib.new(_HASHES[algorithm], text.encode()).hexdigest()
 
