@@ -200,3 +200,140 @@ def test_a_literal_task_timeout_too_large_is_refused_when_the_flow_is_saved(api)
     response = api.post("/api/v1/flows/", {"name": "t", "definition": definition}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "InvalidDefinition"
+
+
+# --- steps that cannot be recorded, wherever they are computed ------------------------
+
+ECHO = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "builtin:echo", "End": True}}}
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+def raising_on(monkeypatch, kind: str, exc: BaseException, when=lambda: True) -> None:
+    """Make the interpreter raise ``exc`` for events of type ``kind`` (while ``when()``)."""
+    advance = engine.advance
+
+    def broken(definition, snapshot, event, now, *args, **kwargs):
+        if event["type"] == kind and when():
+            raise exc
+        return advance(definition, snapshot, event, now, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "advance", broken)
+
+
+def calling(child: str) -> dict:
+    call = {"Type": "Task", "Resource": f"flow:{child}.sync", "End": True}
+    return {"StartAt": "Call", "States": {"Call": call}}
+
+
+def test_a_child_end_the_parent_cannot_record_fails_the_parent_instead_of_looping(
+    make_flow, broker, monkeypatch
+):
+    make_flow(PASS, name="child")
+    parent, _ = services.start_execution(make_flow(calling("child"), name="parent"), {})
+    raising_on(monkeypatch, "task_succeeded", OverflowError("date value out of range"))
+    deliver(broker)
+    parent.refresh_from_db()
+    attempt = TaskAttempt.objects.get(execution=parent)
+    assert (parent.status, parent.error) == ("FAILED", "States.Runtime")
+    assert "OverflowError: date value out of range" in parent.cause
+    assert attempt.status == "SUCCEEDED"  # the child's outcome is kept on its task
+
+
+def test_a_distributed_map_whose_results_cannot_be_recorded_fails_the_execution(
+    make_flow, broker, monkeypatch
+):
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, **PASS}
+    fan = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": processor, "End": True}
+    flow = {"StartAt": "Fan", "States": {"Fan": fan}}
+    execution, _ = services.start_execution(make_flow(flow), {"items": [1, 2]})
+    raising_on(monkeypatch, "map_gathered", ValueError("cannot gather"))
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+    assert "ValueError: cannot gather" in execution.cause
+
+
+def test_a_start_whose_gathered_results_cannot_be_computed_is_a_400(make_flow, api, monkeypatch):
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, **PASS}
+    fan = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": processor, "End": True}
+    make_flow({"StartAt": "Fan", "States": {"Fan": fan}}, name="empty-fan")
+    raising_on(monkeypatch, "map_gathered", ValueError("cannot gather"))
+    response = api.post(
+        "/api/v1/flows/empty-fan/executions/", {"input": {"items": []}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InvalidExecutionInput"
+    assert not Execution.objects.exists()
+
+
+def test_one_parent_that_cannot_take_in_its_child_does_not_stop_the_sweep_for_the_others(
+    make_flow, broker, monkeypatch
+):
+    from workflows import dispatch
+    from workflows.services import recovery
+
+    monkeypatch.setattr(dispatch, "child_finished", lambda execution_id: None)
+    make_flow(PASS, name="child")
+    caller = make_flow(calling("child"), name="parent")
+    parents = [services.start_execution(caller, {})[0] for _ in range(4)]
+    for attempt_id in broker.take():
+        tasks.run_attempt(attempt_id)  # the children start and end; no parent is told
+    poison = Execution.objects.get(parent=parents[0]).pk
+    notify = recovery.notify_parent
+
+    def broken(child_id):
+        if child_id == str(poison):
+            raise RuntimeError("a defect")
+        return notify(child_id)
+
+    monkeypatch.setattr(recovery, "notify_parent", broken)
+    assert services.sweep().parents_notified == 3
+    statuses = [Execution.objects.get(pk=p.pk).status for p in parents]
+    assert statuses == ["RUNNING", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]
+
+
+def test_a_step_that_recurses_too_deeply_fails_the_execution(make_flow, broker, monkeypatch):
+    execution, _ = services.start_execution(make_flow(ECHO), {})
+    raising_on(monkeypatch, "task_succeeded", RecursionError("maximum recursion depth exceeded"))
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+    assert "RecursionError" in execution.cause
+
+
+def test_a_start_whose_first_steps_recurse_too_deeply_is_a_400(make_flow, api, monkeypatch):
+    make_flow(PASS, name="p")
+
+    def broken(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(engine, "start", broken)
+    response = api.post("/api/v1/flows/p/executions/", {"input": {}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "InvalidExecutionInput"
+
+
+def test_a_step_that_fails_only_on_an_unlocked_read_is_decided_under_the_lock(
+    make_flow, broker, monkeypatch
+):
+    from django.db import connection
+
+    execution, _ = services.start_execution(make_flow(ECHO), {})
+    # On SQLite the step is first computed from an unlocked read, which may be stale.
+    unlocked = lambda: not connection.in_atomic_block  # noqa: E731
+    raising_on(monkeypatch, "task_succeeded", OverflowError("stale snapshot"), unlocked)
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("SUCCEEDED", "")
+
+
+def test_an_unrecordable_step_whose_message_holds_a_lone_surrogate_still_fails_the_execution(
+    make_flow, broker, monkeypatch
+):
+    execution, _ = services.start_execution(make_flow(ECHO), {})
+    raising_on(monkeypatch, "task_succeeded", ValueError("bad key '\ud800' and \x00"))
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
+    assert "bad key '\\ud800' and \\u0000" in execution.cause
+

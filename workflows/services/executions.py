@@ -17,7 +17,15 @@ from ..models import (
     FlowVersion,
     definition_for,
 )
-from .core import UNRECORDABLE, _check_payload, _persist, _transition, _user, audit
+from .core import (
+    UNRECORDABLE,
+    _check_payload,
+    _persist,
+    _transition,
+    _user,
+    audit,
+    describe,
+)
 from .errors import (
     ExecutionAlreadyExists,
     ExecutionInputInvalid,
@@ -84,6 +92,10 @@ def start_execution(
         raise ExecutionAlreadyExists(
             f"An execution named {name!r} already exists for flow {flow.name!r}."
         ) from None
+    except UNRECORDABLE as exc:  # what the first steps led to (a Map gathering nothing)
+        raise ExecutionInputInvalid(
+            f"The execution cannot start with this input: {describe(exc)}"
+        ) from exc
     return execution, True
 
 
@@ -126,7 +138,7 @@ def _first_steps(execution: Execution, start_at: str | None) -> engine.Step:
         )
     except UNRECORDABLE as exc:
         raise ExecutionInputInvalid(
-            f"The execution cannot start with this input: {type(exc).__name__}: {exc}"
+            f"The execution cannot start with this input: {describe(exc)}"
         ) from exc
 
 
