@@ -337,3 +337,31 @@ def test_an_unrecordable_step_whose_message_holds_a_lone_surrogate_still_fails_t
     assert (execution.status, execution.error) == ("FAILED", "States.Runtime")
     assert "bad key '\\ud800' and \\u0000" in execution.cause
 
+
+# --- the running cap and names ---------------------------------------------------------
+
+
+def test_repeating_a_named_start_at_the_running_cap_returns_the_existing_execution(
+    make_flow, api, limits
+):
+    limits(MAX_RUNNING_PER_FLOW=1)
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    make_flow(waiting, name="waits")
+    body = {"name": "nightly", "input": {"day": 1}}
+    first = api.post("/api/v1/flows/waits/executions/", body, format="json")
+    again = api.post("/api/v1/flows/waits/executions/", body, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_reusing_a_name_with_another_input_at_the_running_cap_is_a_409(make_flow, api, limits):
+    limits(MAX_RUNNING_PER_FLOW=1)
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    make_flow(waiting, name="waits")
+    api.post("/api/v1/flows/waits/executions/", {"name": "n", "input": {"a": 1}}, format="json")
+    response = api.post(
+        "/api/v1/flows/waits/executions/", {"name": "n", "input": {"a": 2}}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "ExecutionAlreadyExists"
+

@@ -56,18 +56,19 @@ def start_execution(
     input = {} if input is None else input
     _check_payload(input, "input")
     if not scope:
+        # A repeated start (a client's retry) gets its execution even at the cap.
+        if name and (existing := _started_before(flow, name, input)) is not None:
+            return existing, False
         _check_running_cap(flow)
     version = version or flow.versions.get(number=flow.latest_version)
     execution_id = uuid.uuid4()
-    name = name or str(execution_id)
-    now = timezone.now()
     execution = Execution(
         id=execution_id,
         flow=flow,
         version=version,
-        name=name,
+        name=name or str(execution_id),
         input=input,
-        started_at=now,
+        started_at=timezone.now(),
         started_by=_user(user),
         snapshot={},
         parent_id=parent_id,
@@ -78,25 +79,41 @@ def start_execution(
     )
     step = _first_steps(execution, start_at)
     try:
-        with transaction.atomic():
-            execution.save(force_insert=True)
-            _persist(execution, step, now)
-            if user is not None:
-                audit(user, "start", f"execution:{execution.pk}", reason, flow=flow.name)
+        _insert(execution, step, user, reason)
     except IntegrityError:
-        existing = Execution.objects.filter(flow=flow, name=name).first()
+        existing = _started_before(flow, execution.name, input)
         if existing is None:
             raise  # not the name: some other constraint refused a row, a server error
-        if existing.is_open and existing.input == input:
-            return existing, False
-        raise ExecutionAlreadyExists(
-            f"An execution named {name!r} already exists for flow {flow.name!r}."
-        ) from None
+        return existing, False
+    return execution, True
+
+
+def _started_before(flow: Flow, name: str, input: Any) -> Execution | None:
+    """The open execution that a start with this name and input repeats; None if the name
+    is free. Any other use of a taken name is refused."""
+    existing = Execution.objects.filter(flow=flow, name=name).first()
+    if existing is None:
+        return None
+    if existing.is_open and existing.input == input:
+        return existing
+    raise ExecutionAlreadyExists(
+        f"An execution named {name!r} already exists for flow {flow.name!r}."
+    ) from None
+
+
+def _insert(execution: Execution, step: engine.Step, user: Any, reason: str) -> None:
+    """Write a new execution and its first steps, in one transaction."""
+    try:
+        with transaction.atomic():
+            execution.save(force_insert=True)
+            _persist(execution, step, execution.started_at)
+            if user is not None:
+                target = f"execution:{execution.pk}"
+                audit(user, "start", target, reason, flow=execution.flow.name)
     except UNRECORDABLE as exc:  # what the first steps led to (a Map gathering nothing)
         raise ExecutionInputInvalid(
             f"The execution cannot start with this input: {describe(exc)}"
         ) from exc
-    return execution, True
 
 
 def _check_running_cap(flow: Flow) -> None:
