@@ -365,3 +365,96 @@ def test_reusing_a_name_with_another_input_at_the_running_cap_is_a_409(make_flow
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ExecutionAlreadyExists"
 
+
+# --- descendants of one root --------------------------------------------------------------
+
+
+def forking(name: str, branches: int = 2) -> dict:
+    """A flow that starts itself ``branches`` times without waiting for the children."""
+    call = {"Type": "Task", "Resource": f"flow:{name}", "End": True}
+    fan = {
+        "Type": "Parallel",
+        "Branches": [{"StartAt": f"Go{i}", "States": {f"Go{i}": call}} for i in range(branches)],
+        "End": True,
+    }
+    return {"StartAt": "Fan", "States": {"Fan": fan}}
+
+
+def test_a_flow_that_forks_itself_without_waiting_stops_at_the_descendant_limit(
+    make_flow, broker, limits
+):
+    # Without the limit: 2 ** 7 - 1 = 127 executions here, ~131,000 at the default depth.
+    limits(MAX_CHILD_DEPTH=6, MAX_DESCENDANTS=20)
+    root, _ = services.start_execution(make_flow(forking("fork"), name="fork"), {})
+    deliver(broker)
+    root.refresh_from_db()
+    assert (Execution.objects.count(), root.descendants) == (21, 20)
+    refused = Execution.objects.filter(error="Legato.DescendantLimitExceeded")
+    assert refused.exists()
+    assert "LEGATO_MAX_DESCENDANTS" in refused.first().cause
+
+
+def test_every_descendant_records_the_root_execution_a_user_started(make_flow, broker, limits):
+    limits(MAX_CHILD_DEPTH=3)
+    root, _ = services.start_execution(make_flow(forking("fork"), name="fork"), {})
+    deliver(broker)
+    descendants = Execution.objects.exclude(pk=root.pk)
+    assert descendants.count() == 14
+    assert set(descendants.values_list("root", flat=True)) == {root.pk}
+    assert Execution.objects.get(pk=root.pk).root_id is None
+
+
+def test_a_child_refused_by_the_descendant_limit_fails_its_task_with_a_clear_error(
+    make_flow, broker, limits
+):
+    limits(MAX_DESCENDANTS=1)
+    make_flow(PASS, name="child")
+    call = {"Type": "Task", "Resource": "flow:child.sync", "End": True}
+    both = {
+        "Type": "Parallel",
+        "Branches": [{"StartAt": f"C{i}", "States": {f"C{i}": call}} for i in range(2)],
+        "End": True,
+    }
+    parent, _ = services.start_execution(
+        make_flow({"StartAt": "Both", "States": {"Both": both}}, name="parent"), {}
+    )
+    deliver(broker)
+    parent.refresh_from_db()
+    assert (parent.status, parent.error) == ("FAILED", "Legato.DescendantLimitExceeded")
+    assert Execution.objects.filter(parent=parent).count() == 1
+
+
+def test_distributed_map_runs_do_not_count_against_the_descendant_limit(make_flow, broker, limits):
+    limits(MAX_DESCENDANTS=1)
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, **PASS}
+    fan = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": processor, "End": True}
+    execution, _ = services.start_execution(
+        make_flow({"StartAt": "Fan", "States": {"Fan": fan}}), {"items": [1, 2, 3]}
+    )
+    deliver(broker)
+    execution.refresh_from_db()
+    assert (execution.status, execution.descendants) == ("SUCCEEDED", 0)
+    assert set(Execution.objects.exclude(pk=execution.pk).values_list("root", flat=True)) == {
+        execution.pk
+    }
+
+
+def test_a_redelivered_flow_task_does_not_count_its_child_twice(make_flow, broker):
+    make_flow(PASS, name="child")
+    parent, _ = services.start_execution(make_flow(calling("child"), name="parent"), {})
+    [attempt_id] = broker.take()
+    attempt = TaskAttempt.objects.get(pk=attempt_id)
+    for _ in range(2):  # the handler runs twice (a redelivery after a lost completion)
+        services.callbacks.start_child_execution(
+            str(parent.pk), "child", {}, attempt.idempotency_key, attempt.token
+        )
+    parent.refresh_from_db()
+    assert parent.descendants == 1
+
+
+def test_a_zero_descendant_limit_means_no_limit(make_flow, broker, limits):
+    limits(MAX_CHILD_DEPTH=3, MAX_DESCENDANTS=0)
+    services.start_execution(make_flow(forking("fork"), name="fork"), {})
+    deliver(broker)
+    assert Execution.objects.count() == 15
+    assert not Execution.objects.filter(error="Legato.DescendantLimitExceeded").exists()

@@ -157,7 +157,8 @@ def start_child_execution(
     existing = Execution.objects.filter(flow=flow, name=name).first()
     if existing is not None:
         return existing
-    depth = Execution.objects.values_list("depth", flat=True).get(pk=parent_id) + 1
+    depth, root = Execution.objects.values_list("depth", "root_id").get(pk=parent_id)
+    depth += 1
     limit = settings.LEGATO["MAX_CHILD_DEPTH"]
     if depth > limit:
         raise ChildDepthExceeded(
@@ -165,7 +166,13 @@ def start_child_execution(
             f"{limit} (LEGATO_MAX_CHILD_DEPTH). Does the flow start itself?"
         )
     execution, _ = start_execution(
-        flow, payload, name, parent_id=parent_id, parent_token=parent_token or "", depth=depth
+        flow,
+        payload,
+        name,
+        parent_id=parent_id,
+        parent_token=parent_token or "",
+        depth=depth,
+        root=root or parent_id,
     )
     return execution
 
@@ -338,5 +345,6 @@ def start_map_run(parent_id: str, pointer: str, payload: Any, key: str, token: s
         parent_token=token,
         scope=pointer,
         depth=parent.depth,
+        root=parent.root_id or parent.pk,
     )
     return execution

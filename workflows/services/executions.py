@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .. import engine
@@ -27,6 +28,7 @@ from .core import (
     describe,
 )
 from .errors import (
+    DescendantLimitExceeded,
     ExecutionAlreadyExists,
     ExecutionInputInvalid,
     ExecutionLimitExceeded,
@@ -47,11 +49,13 @@ def start_execution(
     rerun_of: Any = None,
     reason: str = "",
     depth: int = 0,
+    root: Any = None,
 ) -> tuple[Execution, bool]:
     """Start an execution of a flow's latest version (or ``version``).
 
     Starting again with the same name and the same input while the first is still open
     returns the first (``created`` is false); any other reuse of a name is refused.
+    ``root`` is the execution a user started that this child descends from.
     """
     input = {} if input is None else input
     _check_payload(input, "input")
@@ -76,6 +80,7 @@ def start_execution(
         scope=scope,
         rerun_of_id=rerun_of,
         depth=depth,
+        root_id=root,
     )
     step = _first_steps(execution, start_at)
     try:
@@ -107,6 +112,8 @@ def _insert(execution: Execution, step: engine.Step, user: Any, reason: str) -> 
         with transaction.atomic():
             execution.save(force_insert=True)
             _persist(execution, step, execution.started_at)
+            if execution.root_id is not None and not execution.scope:
+                _count_descendant(execution.root_id)
             if user is not None:
                 target = f"execution:{execution.pk}"
                 audit(user, "start", target, reason, flow=execution.flow.name)
@@ -114,6 +121,29 @@ def _insert(execution: Execution, step: engine.Step, user: Any, reason: str) -> 
         raise ExecutionInputInvalid(
             f"The execution cannot start with this input: {describe(exc)}"
         ) from exc
+
+
+def _count_descendant(root_id: Any) -> None:
+    """Count one more child execution against its root, or refuse it at the limit.
+
+    One conditional UPDATE of the root's row: exact however many starts race (the
+    database serialises them on that row), O(1) however many descendants there are, and
+    rolled back with a start that fails. Done last in the start's transaction, so the
+    root's row is held only from there to the commit.
+    A counter of starts, never lowered: fire-and-forget children that end at once keep
+    every running cap low, and still cannot grow a tree without end.
+    """
+    cap = settings.LEGATO["MAX_DESCENDANTS"]
+    if not cap:
+        return
+    counted = Execution.objects.filter(pk=root_id, descendants__lt=cap).update(
+        descendants=F("descendants") + 1
+    )
+    if not counted:
+        raise DescendantLimitExceeded(
+            f"The executions descending from {root_id} have started {cap} child executions, "
+            "their limit (LEGATO_MAX_DESCENDANTS). Does a flow start itself?"
+        )
 
 
 def _check_running_cap(flow: Flow) -> None:
