@@ -178,6 +178,21 @@ class Execution(models.Model):
         help_text="How many flow:… tasks started this one: 0 for an execution started by a "
         "user, its parent's depth + 1 for a child (a Distributed Map run keeps its parent's).",
     )
+    root = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="descendant_executions",
+        help_text="The execution a user started that this one descends from (through flow:… "
+        "tasks and Distributed Map runs); empty for that execution itself.",
+    )
+    descendants = models.PositiveIntegerField(
+        default=0,
+        help_text="For an execution a user started: how many child executions its "
+        "descendants have started (Distributed Map runs not counted), never lowered; "
+        "bounded by LEGATO_MAX_DESCENDANTS.",
+    )
 
     class Meta:
         ordering = ["-started_at"]

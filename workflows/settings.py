@@ -344,6 +344,10 @@ LEGATO = {
     "MAX_MAP_ITEMS": int(os.environ.get("LEGATO_MAX_MAP_ITEMS", 100_000)),
     # A flow: task may start a child only this many levels deep (a flow that starts itself).
     "MAX_CHILD_DEPTH": int(os.environ.get("LEGATO_MAX_CHILD_DEPTH", 16)),
+    # Child executions ever started under one execution a user started, at any depth
+    # (Distributed Map runs not counted); 0: no cap. Bounds flows that start themselves
+    # without waiting, which neither the depth nor the running cap stops.
+    "MAX_DESCENDANTS": int(os.environ.get("LEGATO_MAX_DESCENDANTS", 10_000)),
     # Running executions of one flow (Distributed Map runs not counted); 0: no cap.
     "MAX_RUNNING_PER_FLOW": int(os.environ.get("LEGATO_MAX_RUNNING_PER_FLOW", 1000)),
     # Every evaluation of a JSONata expression (and intrinsic printing) is budgeted: its

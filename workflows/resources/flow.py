@@ -15,14 +15,19 @@ from . import TaskContext, TaskError
 def run_child(flow_name: str, payload: Any, context: TaskContext) -> dict[str, Any]:
     from ..services import ServiceError
     from ..services.callbacks import start_child_execution
-    from ..services.errors import ChildDepthExceeded, ExecutionLimitExceeded
+    from ..services.errors import (
+        ChildDepthExceeded,
+        DescendantLimitExceeded,
+        ExecutionLimitExceeded,
+    )
 
     try:
         child = start_child_execution(
             context.execution_id, flow_name, payload, context.idempotency_key, context.task_token
         )
-    except (ChildDepthExceeded, ExecutionLimitExceeded) as exc:
-        # Named apart: a Retry may wait for a cap to clear; a depth never clears.
+    except (ChildDepthExceeded, DescendantLimitExceeded, ExecutionLimitExceeded) as exc:
+        # Named apart: a Retry may wait for a running cap to clear; a depth or a root's
+        # count of descendants never clears.
         raise TaskError(f"Legato.{exc.code}", exc.message) from exc
     except ServiceError as exc:
         raise TaskError("Legato.ChildExecutionNotStarted", exc.message) from exc

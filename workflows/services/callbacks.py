@@ -20,7 +20,15 @@ from django.utils import timezone
 from .. import engine
 from ..models import Execution, Flow, TaskAttempt, definition_for
 from .attempts import record_started
-from .core import OPEN_ATTEMPT, _check_payload, _locked, _persist, _transition
+from .core import (
+    OPEN_ATTEMPT,
+    UNRECORDABLE,
+    _check_payload,
+    _locked,
+    _persist,
+    _transition,
+    fail_unrecordable,
+)
 from .errors import ChildDepthExceeded, PayloadInvalid, PayloadTooLarge, ServiceError
 
 TERMINAL = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
@@ -149,7 +157,8 @@ def start_child_execution(
     existing = Execution.objects.filter(flow=flow, name=name).first()
     if existing is not None:
         return existing
-    depth = Execution.objects.values_list("depth", flat=True).get(pk=parent_id) + 1
+    depth, root = Execution.objects.values_list("depth", "root_id").get(pk=parent_id)
+    depth += 1
     limit = settings.LEGATO["MAX_CHILD_DEPTH"]
     if depth > limit:
         raise ChildDepthExceeded(
@@ -157,7 +166,13 @@ def start_child_execution(
             f"{limit} (LEGATO_MAX_CHILD_DEPTH). Does the flow start itself?"
         )
     execution, _ = start_execution(
-        flow, payload, name, parent_id=parent_id, parent_token=parent_token or "", depth=depth
+        flow,
+        payload,
+        name,
+        parent_id=parent_id,
+        parent_token=parent_token or "",
+        depth=depth,
+        root=root or parent_id,
     )
     return execution
 
@@ -186,45 +201,44 @@ def notify_parent(execution_id: str) -> bool:
 
 def complete_ended_children(parent_id: Any, first: str | None = None) -> set[str]:
     """One transition of the parent that completes the waiting tasks of up to CHILD_BATCH
-    children that have ended (``first``'s task among them). Returns the tokens done."""
+    children that have ended (``first``'s task among them). Returns the tokens done.
+
+    If the parent's step cannot be computed or stored, the parent fails with
+    ``States.Runtime`` instead (its children's outcomes kept on their tasks): every
+    later notification and sweep would otherwise try the same batch again, forever.
+    """
     now = timezone.now()
+    try:
+        return _take_in_ended_children(parent_id, first, now)
+    except UNRECORDABLE as exc:
+        kept: set[str] = set()
+
+        def keep_outcomes(parent: Execution) -> bool:
+            attempts, _ = _ended_children(parent_id, first, now)
+            TaskAttempt.objects.bulk_update(attempts, RESULT_FIELDS)
+            kept.update(a.token for a in attempts)
+            return True
+
+        what = "the end of its child executions"
+        fail_unrecordable(parent_id, what, exc, now, keep_outcomes)
+        return kept
+
+
+def _take_in_ended_children(parent_id: Any, first: str | None, now: Any) -> set[str]:
     with transaction.atomic():
         # Lock without reading the snapshot: most calls in a burst find that an earlier
         # one already took their child in.
         parent = _locked(Execution.objects).filter(pk=parent_id).only("status").first()
         if parent is None or not parent.is_open:
             return set()
-        # From the parent's open tasks to their children, one index lookup each, and not
-        # from the status index: a large Map has thousands of ended children, and a
-        # planner with stale statistics would otherwise intersect the two per task.
-        waiting = dict(
-            TaskAttempt.objects.filter(
-                execution_id=parent_id, status__in=OPEN_ATTEMPT, token__isnull=False
-            ).values_list("token", "pk")
-        )
-        done = Execution.objects.filter(parent_token__in=list(waiting)).exclude(
-            status=Execution.Status.RUNNING
-        )
-        tokens = sorted(done.values_list("parent_token", flat=True), key=lambda t: t != first)
-        attempts = list(
-            _locked(TaskAttempt.objects)
-            .filter(pk__in=[waiting[t] for t in tokens[:CHILD_BATCH]], status__in=OPEN_ATTEMPT)
-            .order_by("pk")
-        )
+        attempts, events = _ended_children(parent_id, first, now)
         if not attempts:
             return set()
-        children = {
-            c.parent_token: c
-            for c in Execution.objects.filter(
-                parent_id=parent_id, parent_token__in=[a.token for a in attempts]
-            ).only("parent_token", "status", "output", "error", "cause")
-        }
         parent = Execution.objects.get(pk=parent_id)
         definition = definition_for(parent)
         snapshot = parent.snapshot
         steps = []
-        for attempt in attempts:
-            event = _child_outcome(children[attempt.token], attempt, now)
+        for event in events:
             seq = parent.next_seq + sum(len(s.events) for s in steps)
             step = engine.advance(definition, snapshot, event, now, first_event_id=seq)
             if not step.stale:
@@ -235,6 +249,38 @@ def complete_ended_children(parent_id: Any, first: str | None = None) -> set[str
         if steps:
             _persist(parent, _combined(steps), now)
     return {a.token for a in attempts}
+
+
+def _ended_children(
+    parent_id: Any, first: str | None, now: Any
+) -> tuple[list[TaskAttempt], list[dict[str, Any]]]:
+    """Under the parent's lock: the open tasks (locked too) of up to CHILD_BATCH of its
+    children that have ended, each with its result filled in, and the parent's events."""
+    # From the parent's open tasks to their children, one index lookup each, and not
+    # from the status index: a large Map has thousands of ended children, and a
+    # planner with stale statistics would otherwise intersect the two per task.
+    waiting = dict(
+        TaskAttempt.objects.filter(
+            execution_id=parent_id, status__in=OPEN_ATTEMPT, token__isnull=False
+        ).values_list("token", "pk")
+    )
+    done = Execution.objects.filter(parent_token__in=list(waiting)).exclude(
+        status=Execution.Status.RUNNING
+    )
+    tokens = sorted(done.values_list("parent_token", flat=True), key=lambda t: t != first)
+    attempts = list(
+        _locked(TaskAttempt.objects)
+        .filter(pk__in=[waiting[t] for t in tokens[:CHILD_BATCH]], status__in=OPEN_ATTEMPT)
+        .order_by("pk")
+    )
+    children = {
+        c.parent_token: c
+        for c in Execution.objects.filter(
+            parent_id=parent_id, parent_token__in=[a.token for a in attempts]
+        ).only("parent_token", "status", "output", "error", "cause")
+    }
+    events = [_child_outcome(children[a.token], a, now) for a in attempts]
+    return attempts, events
 
 
 def _child_outcome(child: Execution, attempt: TaskAttempt, now: Any) -> dict[str, Any]:
@@ -299,5 +345,6 @@ def start_map_run(parent_id: str, pointer: str, payload: Any, key: str, token: s
         parent_token=token,
         scope=pointer,
         depth=parent.depth,
+        root=parent.root_id or parent.pk,
     )
     return execution

@@ -131,8 +131,18 @@ def claim_values(token: uuid.UUID, worker: str, claims: int, now: datetime) -> d
 
 
 # What a step that cannot be recorded raises: its data (a wait of 1e300 seconds overflows
-# a date) or a defect, never the database being away (that is retried, not failed).
-UNRECORDABLE = (ArithmeticError, ValueError, TypeError, LookupError, AttributeError, DataError)
+# a date, a deep value makes the engine recurse) or a defect, never the database being
+# away (that is retried, not failed).
+UNRECORDABLE = (
+    ArithmeticError,
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    RecursionError,
+    DataError,
+)
+MAX_CAUSE = 32768  # the longest cause Step Functions records
 
 
 def _transition(
@@ -141,19 +151,38 @@ def _transition(
     """Lock the execution, apply one interpreter event, persist. False if nothing changed.
 
     ``guard(execution)`` runs under the lock and may veto the event (a stale delivery).
-    A step that cannot be computed or stored fails the execution with ``States.Runtime``:
-    left open, its task would run again at every lease, repeating its side effects.
+    A step that cannot be computed or stored fails the execution (``fail_unrecordable``).
     """
     now = timezone.now()
     try:
         return _apply(execution_id, event, now, guard, takeover)
     except UNRECORDABLE as exc:
-        log.exception("execution %s: %s could not be recorded", execution_id, event["type"])
         if takeover is not None:
             takeover.attempt = None
-        cause = f"Legato could not record the {event['type']} event: {type(exc).__name__}: {exc}"
-        failure = {"type": "fail", "error": engine.errors.RUNTIME, "cause": cause[:32768]}
-        return _apply(execution_id, failure, now, guard)
+        return fail_unrecordable(execution_id, f"the {event['type']} event", exc, now, guard)
+
+
+def fail_unrecordable(
+    execution_id: Any, what: str, exc: BaseException, now: datetime, guard: Any = None
+) -> bool:
+    """Fail an execution with ``States.Runtime`` because ``what`` (its step) raised ``exc``
+    when computed or stored, in a transaction of its own (the step's rolled back).
+
+    Every path that advances an execution under its lock ends here when its step cannot
+    be recorded: left open, the step would be tried again at every lease, notification
+    or sweep, forever, repeating its task's side effects. ``guard`` runs under the lock
+    as in ``_transition`` (it records the outcome that could not be applied).
+    """
+    log.error("execution %s: %s could not be recorded", execution_id, what, exc_info=exc)
+    cause = f"Legato could not record {what}: {describe(exc)}"
+    failure = {"type": "fail", "error": engine.errors.RUNTIME, "cause": cause[:MAX_CAUSE]}
+    return _apply(execution_id, failure, now, guard)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as text that can be stored: its message may quote the very value
+    (a NUL, a lone surrogate) that made the step unrecordable."""
+    return payloads.printable(f"{type(exc).__name__}: {exc}")
 
 
 def _apply(
@@ -226,9 +255,14 @@ def _advance_ahead(execution_id: Any, event: dict[str, Any], now: datetime) -> _
     if row is None or not row[0]:
         return None
     text, version_id, scope, next_seq = row
-    definition = scoped_definition(version_id, scope)
-    # Two decodings of one text: the engine changes the one it is given.
-    step = engine.advance(definition, json.loads(text), event, now, first_event_id=next_seq)
+    try:
+        definition = scoped_definition(version_id, scope)
+        # Two decodings of one text: the engine changes the one it is given.
+        step = engine.advance(definition, json.loads(text), event, now, first_event_id=next_seq)
+    except UNRECORDABLE:
+        # The unlocked snapshot may be stale: only the computation under the lock may fail
+        # the execution.
+        return None
     return _Ahead(json.loads(text), next_seq, step)
 
 

@@ -41,6 +41,14 @@ class ChildDepthExceeded(ServiceError):
     status = 409
 
 
+class DescendantLimitExceeded(ServiceError):
+    """The executions descending from one root have started as many children as they may
+    (a flow that starts itself without waiting, so no depth or running cap stops it)."""
+
+    code = "DescendantLimitExceeded"
+    status = 409
+
+
 class ExecutionAlreadyExists(ServiceError):
     code = "ExecutionAlreadyExists"
     status = 409

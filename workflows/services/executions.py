@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .. import engine
@@ -17,8 +18,17 @@ from ..models import (
     FlowVersion,
     definition_for,
 )
-from .core import UNRECORDABLE, _check_payload, _persist, _transition, _user, audit
+from .core import (
+    UNRECORDABLE,
+    _check_payload,
+    _persist,
+    _transition,
+    _user,
+    audit,
+    describe,
+)
 from .errors import (
+    DescendantLimitExceeded,
     ExecutionAlreadyExists,
     ExecutionInputInvalid,
     ExecutionLimitExceeded,
@@ -39,27 +49,30 @@ def start_execution(
     rerun_of: Any = None,
     reason: str = "",
     depth: int = 0,
+    root: Any = None,
 ) -> tuple[Execution, bool]:
     """Start an execution of a flow's latest version (or ``version``).
 
     Starting again with the same name and the same input while the first is still open
     returns the first (``created`` is false); any other reuse of a name is refused.
+    ``root`` is the execution a user started that this child descends from.
     """
     input = {} if input is None else input
     _check_payload(input, "input")
     if not scope:
+        # A repeated start (a client's retry) gets its execution even at the cap.
+        if name and (existing := _started_before(flow, name, input)) is not None:
+            return existing, False
         _check_running_cap(flow)
     version = version or flow.versions.get(number=flow.latest_version)
     execution_id = uuid.uuid4()
-    name = name or str(execution_id)
-    now = timezone.now()
     execution = Execution(
         id=execution_id,
         flow=flow,
         version=version,
-        name=name,
+        name=name or str(execution_id),
         input=input,
-        started_at=now,
+        started_at=timezone.now(),
         started_by=_user(user),
         snapshot={},
         parent_id=parent_id,
@@ -67,24 +80,70 @@ def start_execution(
         scope=scope,
         rerun_of_id=rerun_of,
         depth=depth,
+        root_id=root,
     )
     step = _first_steps(execution, start_at)
     try:
-        with transaction.atomic():
-            execution.save(force_insert=True)
-            _persist(execution, step, now)
-            if user is not None:
-                audit(user, "start", f"execution:{execution.pk}", reason, flow=flow.name)
+        _insert(execution, step, user, reason)
     except IntegrityError:
-        existing = Execution.objects.filter(flow=flow, name=name).first()
+        existing = _started_before(flow, execution.name, input)
         if existing is None:
             raise  # not the name: some other constraint refused a row, a server error
-        if existing.is_open and existing.input == input:
-            return existing, False
-        raise ExecutionAlreadyExists(
-            f"An execution named {name!r} already exists for flow {flow.name!r}."
-        ) from None
+        return existing, False
     return execution, True
+
+
+def _started_before(flow: Flow, name: str, input: Any) -> Execution | None:
+    """The open execution that a start with this name and input repeats; None if the name
+    is free. Any other use of a taken name is refused."""
+    existing = Execution.objects.filter(flow=flow, name=name).first()
+    if existing is None:
+        return None
+    if existing.is_open and existing.input == input:
+        return existing
+    raise ExecutionAlreadyExists(
+        f"An execution named {name!r} already exists for flow {flow.name!r}."
+    ) from None
+
+
+def _insert(execution: Execution, step: engine.Step, user: Any, reason: str) -> None:
+    """Write a new execution and its first steps, in one transaction."""
+    try:
+        with transaction.atomic():
+            execution.save(force_insert=True)
+            _persist(execution, step, execution.started_at)
+            if execution.root_id is not None and not execution.scope:
+                _count_descendant(execution.root_id)
+            if user is not None:
+                target = f"execution:{execution.pk}"
+                audit(user, "start", target, reason, flow=execution.flow.name)
+    except UNRECORDABLE as exc:  # what the first steps led to (a Map gathering nothing)
+        raise ExecutionInputInvalid(
+            f"The execution cannot start with this input: {describe(exc)}"
+        ) from exc
+
+
+def _count_descendant(root_id: Any) -> None:
+    """Count one more child execution against its root, or refuse it at the limit.
+
+    One conditional UPDATE of the root's row: exact however many starts race (the
+    database serialises them on that row), O(1) however many descendants there are, and
+    rolled back with a start that fails. Done last in the start's transaction, so the
+    root's row is held only from there to the commit.
+    A counter of starts, never lowered: fire-and-forget children that end at once keep
+    every running cap low, and still cannot grow a tree without end.
+    """
+    cap = settings.LEGATO["MAX_DESCENDANTS"]
+    if not cap:
+        return
+    counted = Execution.objects.filter(pk=root_id, descendants__lt=cap).update(
+        descendants=F("descendants") + 1
+    )
+    if not counted:
+        raise DescendantLimitExceeded(
+            f"The executions descending from {root_id} have started {cap} child executions, "
+            "their limit (LEGATO_MAX_DESCENDANTS). Does a flow start itself?"
+        )
 
 
 def _check_running_cap(flow: Flow) -> None:
@@ -126,7 +185,7 @@ def _first_steps(execution: Execution, start_at: str | None) -> engine.Step:
         )
     except UNRECORDABLE as exc:
         raise ExecutionInputInvalid(
-            f"The execution cannot start with this input: {type(exc).__name__}: {exc}"
+            f"The execution cannot start with this input: {describe(exc)}"
         ) from exc
 
 

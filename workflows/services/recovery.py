@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ from ..models import (
 from .attempts import _claimant_is_dead
 from .callbacks import notify_parent
 from .core import _transition, _unsafe
+
+log = logging.getLogger("legato.services")
 
 
 def fire_timer(timer_id: int) -> bool:
@@ -112,7 +115,10 @@ def _notify_waiting_parents(batch: int) -> int:
     children = Execution.objects.filter(parent_token__in=waiting).exclude(status="RUNNING")
     notified = 0
     for child_id in list(children.values_list("pk", flat=True)[:batch]):
-        notified += notify_parent(str(child_id))
+        try:
+            notified += notify_parent(str(child_id))
+        except Exception:  # noqa: BLE001 - one parent's defect must not starve the others
+            log.exception("could not notify the parent of execution %s", child_id)
     return notified
 
 
