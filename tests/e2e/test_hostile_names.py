@@ -168,3 +168,10 @@ def test_the_login_page_works_under_its_content_security_policy(browser, server)
     page.wait_for_load_state("networkidle")
     context.close()
     assert violations == []
+
+
+def test_a_state_named_with_the_empty_string_can_be_selected(page, server, hostile):
+    _draw(page, server.base_url + hostile["execution"])
+    page.click('[data-legato-render] svg g[data-state=""]')
+    assert page.get_attribute('svg g[data-state=""]', "data-selected") == "true"
+    assert page.is_visible("[data-legato-selection]")

@@ -60,10 +60,15 @@ def start_execution(
     input = {} if input is None else input
     _check_payload(input, "input")
     if not scope:
-        # A repeated start (a client's retry) gets its execution even at the cap.
-        if name and (existing := _started_before(flow, name, input)) is not None:
-            return existing, False
-        _check_running_cap(flow)
+        try:
+            _check_running_cap(flow)
+        except ExecutionLimitExceeded:
+            # A repeated start (a client's retry) gets its execution even at the cap.
+            # Otherwise the name is left to UNIQUE(flow, name): a lookup first would cost
+            # every start a query and still not stop two at the same moment.
+            if name and (existing := _started_before(flow, name, input)) is not None:
+                return existing, False
+            raise
     version = version or flow.versions.get(number=flow.latest_version)
     execution_id = uuid.uuid4()
     execution = Execution(

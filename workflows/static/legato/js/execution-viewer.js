@@ -191,7 +191,7 @@ class ExecutionPage {
     if (empty) empty.hidden = count > 0;
     const counter = this.q("events-count");
     if (counter) counter.textContent = `${count} event${count === 1 ? "" : "s"}`;
-    if (this.selected) this.highlight(this.selected);
+    if (this.selected !== null) this.highlight(this.selected);
   }
 
   eventRow(event, live) {
@@ -248,30 +248,34 @@ class ExecutionPage {
 
   select(name, { scroll = false } = {}) {
     const previous = this.selected;
-    this.selected = name;
+    // A state may be named "" (ASL allows it): only null means "nothing selected".
+    const chosen = name !== null && name !== undefined;
+    this.selected = chosen ? name : null;
     for (const g of this.diagram?.querySelectorAll('g[data-selected="true"]') || []) g.removeAttribute("data-selected");
-    if (name) stateNode(this.diagram, name)?.setAttribute("data-selected", "true");
+    if (chosen) stateNode(this.diagram, name)?.setAttribute("data-selected", "true");
     const bar = this.q("selection");
     if (bar) {
-      bar.hidden = !name;
-      this.q("selection-name").textContent = name || "";
+      bar.hidden = !chosen;
+      this.q("selection-name").textContent = chosen ? name : "";
     }
-    this.highlight(name);
-    if (name) {
+    this.highlight(this.selected);
+    if (chosen) {
       this.panel.open(name);
       if (scroll) this.q("side")?.scrollIntoView({ block: "nearest", behavior: "smooth" });
     } else {
       this.panel.close();
       // Give the keyboard focus back to the node the panel was about.
-      if (previous && this.panel.view?.contains(document.activeElement)) stateNode(this.diagram, previous)?.focus();
+      if (previous !== null && previous !== undefined && this.panel.view?.contains(document.activeElement)) {
+        stateNode(this.diagram, previous)?.focus();
+      }
     }
   }
 
   highlight(name) {
     if (!this.table) return;
-    this.table.classList.toggle("is-filtered", Boolean(name));
+    this.table.classList.toggle("is-filtered", name !== null);
     for (const row of this.tbody.rows) {
-      row.classList.toggle("is-match", Boolean(name) && row.dataset.state === name);
+      row.classList.toggle("is-match", name !== null && row.dataset.state === name);
     }
   }
 
