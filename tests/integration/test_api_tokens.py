@@ -53,6 +53,14 @@ def test_the_api_token_command_prints_a_key_that_calls_the_api(user):
     assert calls_as(out.getvalue().strip()) == 200
 
 
+def test_django_rest_frameworks_token_command_still_prints_a_working_key_in_its_format(user):
+    out = io.StringIO()
+    call_command("drf_create_token", user.username, stdout=out)
+    words = out.getvalue().split()
+    assert words[:2] + words[3:] == ["Generated", "token", "for", "user", user.username]
+    assert calls_as(words[2]) == 200
+
+
 def test_the_api_token_command_replaces_the_previous_token(user):
     first = page_token(user)
     call_command("api_token", user.username, stdout=io.StringIO())

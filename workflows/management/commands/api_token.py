@@ -21,15 +21,21 @@ class Command(BaseCommand):
         parser.add_argument("--revoke", action="store_true", help="revoke USER's token")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        users = get_user_model()
-        try:
-            user = users.objects.get_by_natural_key(options["username"])
-        except users.DoesNotExist:
-            raise CommandError(f"no user {options['username']!r}") from None
-        if not user.is_active and not options["revoke"]:
-            raise CommandError(f"user {user.get_username()!r} is inactive: a token would not work")
+        user = self.user(options["username"])
         if options["revoke"]:
             revoked = tokens.revoke_token(user)
             self.stderr.write("Token revoked." if revoked else "No token to revoke.")
             return
-        self.stdout.write(tokens.issue_token(user))
+        self.stdout.write(self.issue(user))
+
+    def user(self, username: str) -> Any:
+        users = get_user_model()
+        try:
+            return users.objects.get_by_natural_key(username)
+        except users.DoesNotExist:
+            raise CommandError(f"no user {username!r}") from None
+
+    def issue(self, user: Any) -> str:
+        if not user.is_active:
+            raise CommandError(f"user {user.get_username()!r} is inactive: a token would not work")
+        return tokens.issue_token(user)
