@@ -340,6 +340,9 @@ LEGATO = {
     ),
     # An execution whose history grows past this fails (Step Functions: 25,000).
     "MAX_HISTORY_EVENTS": int(os.environ.get("LEGATO_MAX_HISTORY_EVENTS", 25_000)),
+    # What one step may record (state inputs, in the history and the snapshot) before the
+    # execution fails: a loop or a wide Map of large inputs would write gigabytes at once.
+    "MAX_STEP_BYTES": int(os.environ.get("LEGATO_MAX_STEP_BYTES", 64 * 1024 * 1024)),
     # The most items one Map state may fan out to.
     "MAX_MAP_ITEMS": int(os.environ.get("LEGATO_MAX_MAP_ITEMS", 100_000)),
     # A flow: task may start a child only this many levels deep (a flow that starts itself).

@@ -306,3 +306,41 @@ def test_a_child_forked_while_the_watchdog_is_busy_can_evaluate():
             os._exit(0 if evaluate("1 + 1") == 2 else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_map_whose_iterations_share_one_large_value_stops_at_the_step_data_limit():
+    iteration = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    state = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemSelector": {"big.$": "$.big"},
+        "ItemProcessor": iteration,
+        "End": True,
+    }
+    runs = []
+    data = {"big": "x" * 100_000, "items": [0] * 10_000}
+    peak = _peak_bytes(lambda: runs.append(Run(machine({"M": state})).finish(data)))
+    assert runs[0].error == "Legato.StepDataLimitExceeded"
+    assert peak < 500_000_000  # the 10,000 inputs in the history alone would be 1 GB
+
+
+def test_a_loop_of_pass_states_carrying_a_large_document_stops_at_the_step_data_limit():
+    loop = {
+        "Again": {"Type": "Pass", "Next": "Again"},
+    }
+    run = Run(machine(loop)).finish({"document": "x" * 200_000})
+    assert run.error == "Legato.StepDataLimitExceeded"
+    assert len(run.events) < 1000  # the history limit (25,000 events) would be 5 GB here
+
+
+def test_gathered_results_over_the_payload_limit_are_refused():
+    iteration = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    state = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemSelector": {"big.$": "$.big"},
+        "ItemProcessor": iteration,
+        "End": True,
+    }
+    run = Run(machine({"M": state})).finish({"big": "x" * 100_000, "items": [1, 2, 3]})
+    assert run.error == "States.DataLimitExceeded"

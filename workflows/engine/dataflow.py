@@ -14,7 +14,37 @@ from typing import Any
 
 from . import paths
 from .errors import RUNTIME
-from .frames import JSONATA, FramesMixin
+from .frames import DEFAULT_MAX_PAYLOAD, JSONATA, FramesMixin
+from .jsonata import is_expression
+
+# A template naming at most this much (references x the payload limit) is printed safely.
+SAFE_TEMPLATE_BYTES = 16 * 1024 * 1024
+
+
+# Templates are parts of a definition, asked about at every step that uses them.
+_AMPLIFYING: dict[tuple[int, int], tuple[Any, bool]] = {}
+
+
+def _references_over(template: Any, allowed: int) -> bool:
+    """Whether ``template`` names more than ``allowed`` values or calls an intrinsic."""
+    count, stack = 0, [template]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(key, str) and key.endswith(".$") and isinstance(value, str):
+                    if value.startswith("States."):
+                        return True
+                    count += 1
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif is_expression(item):
+            count += 1
+        if count > allowed:
+            return True
+    return False
 
 
 class DataflowMixin(FramesMixin):
@@ -34,7 +64,8 @@ class DataflowMixin(FramesMixin):
 
     def expressions(self, frame_id: str, template: Any, states: dict[str, Any]) -> Any:
         """A JSONata template's value, refused if it is larger than a payload may be."""
-        return self.bounded(self.jsonata.template(template, states, self.variables(frame_id)))
+        value = self.jsonata.template(template, states, self.variables(frame_id))
+        return self.bounded(value) if self.may_amplify(template) else value
 
     def path(self, frame_id: str, frame: dict[str, Any], text: str | None, data: Any) -> Any:
         return paths.select(text, data, self.context(frame), variables=self.variables(frame_id))
@@ -49,16 +80,36 @@ class DataflowMixin(FramesMixin):
         error: str = RUNTIME,
     ) -> Any:
         """A payload template; a path in it that finds nothing fails with ``error``."""
-        return self.bounded(
-            paths.apply_template(
-                template,
-                data,
-                context or self.context(frame),
-                self.intrinsics,
-                self.variables(frame_id),
-                error,
-            )
+        value = paths.apply_template(
+            template,
+            data,
+            context or self.context(frame),
+            self.intrinsics,
+            self.variables(frame_id),
+            error,
         )
+        return self.bounded(value) if self.may_amplify(template) else value
+
+    def may_amplify(self, template: Any) -> bool:
+        """Whether a template's value could be far larger than a payload.
+
+        Each value a template names (a path, a variable, an expression's result) is within
+        the payload limit, so a template naming a few is at most a few payloads, which the
+        exact check at the state's end prints and measures cheaply. Only one that names
+        many, or calls an intrinsic (``States.Array`` repeats at will), needs measuring
+        as it is built; measuring every template would walk every large input again.
+        """
+        limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
+        allowed = max(SAFE_TEMPLATE_BYTES // max(limit, 1), 1)
+        known = _AMPLIFYING.get((id(template), allowed))
+        if known is not None and known[0] is template:
+            return known[1]
+        answer = _references_over(template, allowed)
+        if len(_AMPLIFYING) >= 4096:
+            _AMPLIFYING.clear()
+        # The template is kept with the answer, so its id cannot name another one.
+        _AMPLIFYING[id(template), allowed] = (template, answer)
+        return answer
 
     # --- input ------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import errors, payloads
-from .budget import json_size_exceeds
+from .budget import json_size_exceeds, measure
 from .errors import DATA_LIMIT_EXCEEDED, StatesError
 from .intrinsics import Evaluator as IntrinsicEvaluator
 from .jsonata import Evaluator as JsonataEvaluator
@@ -25,7 +25,9 @@ RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED = (
 JSONATA = "JSONata"
 DEFAULT_MAX_PAYLOAD = 256 * 1024
 DEFAULT_MAX_HISTORY = 25_000
+DEFAULT_MAX_STEP_BYTES = 64 * 1024 * 1024
 HISTORY_LIMIT = "Legato.HistoryLimitExceeded"
+STEP_DATA_LIMIT = "Legato.StepDataLimitExceeded"
 # The last moment a timer can be kept at (datetime's, and the database's, last year).
 END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -85,6 +87,10 @@ class FramesMixin:
         self._intrinsics: IntrinsicEvaluator | None = None
         self._jsonata: JsonataEvaluator | None = None
         self._scopes: dict[str, dict[str, Any]] = {}
+        # Bytes of state inputs this step recorded, and the sizes of values already
+        # measured (by identity: a state's output is the next one's input).
+        self.recorded = 0
+        self._sizes: dict[int, int] = {}
         # Filled with each processing stage's value when a state is inspected (test-state).
         self.trace: dict[str, Any] | None = None
 
@@ -250,6 +256,8 @@ class FramesMixin:
                     status=FAILED,
                 )
                 return
+            if self.record_input(data):
+                return
             old = self.frame(frame_id)
             frame = {
                 "scope": old["scope"],
@@ -303,6 +311,29 @@ class FramesMixin:
             return None, None
         return state["Next"], output
 
+    def record_input(self, data: Any) -> bool:
+        """Count a state's input against what one step may record; True if that stopped
+        the execution. Each input is within the payload limit, but a step records every
+        one in the history and the snapshot: a Map of a thousand items that each select
+        the same large part of the input, or a loop of Pass states passing a large
+        document, would write gigabytes in one transaction."""
+        size = self._sizes.get(id(data))
+        if size is None:
+            size = measure(data, self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD))[0]
+        self.recorded += size
+        limit = self.snapshot.get("max_step_bytes", DEFAULT_MAX_STEP_BYTES)
+        if self.recorded <= limit:
+            return False
+        self.stop(  # type: ignore[attr-defined]
+            STEP_DATA_LIMIT,
+            f"One step of the execution recorded more than {limit} bytes of state inputs "
+            "without waiting (LEGATO_MAX_STEP_BYTES): a loop of states that never waits, or "
+            "a Map or Parallel whose every item or branch carries a large input (a "
+            "Distributed Map keeps each run's data apart)",
+            status=FAILED,
+        )
+        return True
+
     def bounded(self, value: Any) -> Any:
         """``value``, unless it is surely over the payload limit (uncatchable then).
 
@@ -331,9 +362,12 @@ class FramesMixin:
     def check_size(self, value: Any) -> None:
         """A state output over the payload limit fails the execution (uncatchably)."""
         limit = self.snapshot.get("max_payload", DEFAULT_MAX_PAYLOAD)
-        self.bounded(value)
+        # Not measured first (``bounded``): every value a state can output was bounded
+        # where it was built (templates, expressions, gathered results), so it is safe to
+        # print, and printing it in C is the cheapest measure.
         text = self.storable(value, "A state output")
         size = len(text.encode())
+        self._sizes[id(value)] = size
         if size > limit:
             raise StatesError(
                 DATA_LIMIT_EXCEEDED,

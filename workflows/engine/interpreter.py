@@ -69,6 +69,7 @@ def start(
     max_map_items: int = 0,
     max_history: int = 25_000,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_step_bytes: int = 64 * 1024 * 1024,
 ) -> Step:
     """Begin an execution: record ExecutionStarted and run until the first wait.
 
@@ -85,6 +86,7 @@ def start(
         "max_map_items": max_map_items,
         "max_history": max_history,
         "max_depth": max_depth,
+        "max_step_bytes": max_step_bytes,
         "secret": secret,
         "context": {
             "Execution": {

@@ -349,6 +349,9 @@ class ScopesMixin(ItemIOMixin, RecoveryMixin):
     def map_output(
         self, frame_id: str, frame: dict[str, Any], state: dict[str, Any], result: Any
     ) -> Next:
+        # The one value no template has bounded: many iterations' outputs, which may share
+        # one large part (each item selecting the same path of the input).
+        self.bounded(result)
         if state["Type"] == "Map":
             self.emit("MapStateSucceeded", frame["state"], None, {"name": frame["state"]}, frame_id)
         output, assigned = self.result_output(frame_id, frame, state, result)

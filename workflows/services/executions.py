@@ -187,6 +187,7 @@ def _first_steps(execution: Execution, start_at: str | None) -> engine.Step:
             max_map_items=settings.LEGATO["MAX_MAP_ITEMS"],
             max_history=settings.LEGATO["MAX_HISTORY_EVENTS"],
             max_depth=settings.LEGATO["MAX_JSON_DEPTH"],
+            max_step_bytes=settings.LEGATO["MAX_STEP_BYTES"],
         )
     except UNRECORDABLE as exc:
         raise ExecutionInputInvalid(
